@@ -1,0 +1,3 @@
+//! Quickstart (work in progress).
+
+fn main() {}

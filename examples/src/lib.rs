@@ -1,0 +1,1 @@
+//! Example programs for proc-manager (work in progress).

@@ -1,0 +1,3 @@
+//! The ready-made bootstrap child (work in progress).
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! Supervises procs as OS child processes (work in progress).
+
+pub use proc_manager_core::*;

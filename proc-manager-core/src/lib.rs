@@ -1,0 +1,43 @@
+#![doc = include_str!("../README.md")]
+
+mod addr;
+pub mod cell;
+mod error;
+mod handle;
+mod id;
+mod log;
+mod manager;
+mod sink;
+mod status;
+mod tail;
+
+pub use addr::{ChannelAddr, ChannelTransport};
+pub use cell::StatusCell;
+pub use error::{
+    AddrError, IllegalTransition, ProcIdError, ReadyError, SpawnError, TerminateError, WaitError,
+};
+pub use handle::{ProcHandle, ProcHandleExt};
+pub use id::{MAX_PROC_NAME_LEN, ProcId};
+pub use log::{LogLine, LogSink, LogStream};
+pub use manager::{BulkTerminate, ProcManager, TerminateSummary};
+pub use sink::{ChannelSink, FileSink, TeeSink, TracingSink};
+pub use status::ProcStatus;
+pub use tail::TailBuffer;
+
+pub use async_trait::async_trait;
+pub use bytes::Bytes;
+
+#[cfg(test)]
+mod assertions {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_sync() {
+        assert_send_sync::<super::StatusCell>();
+        assert_send_sync::<super::ProcId>();
+        assert_send_sync::<super::ProcStatus>();
+        assert_send_sync::<super::LogLine>();
+        assert_send_sync::<super::SpawnError>();
+        assert_send_sync::<super::TerminateError>();
+    }
+}

@@ -1,0 +1,3 @@
+//! Supervises procs as tokio tasks (work in progress).
+
+pub use proc_manager_core::*;

@@ -1,0 +1,3 @@
+//! A scripted bootstrap child (work in progress).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Test support for proc-manager backends (work in progress).
