@@ -1,1 +1,4 @@
-//! Example programs for proc-manager (work in progress).
+//! Example code for proc-manager: a third-party backend written only against
+//! the core traits. The runnable programs are under `src/bin/`.
+
+pub mod sh_backend;

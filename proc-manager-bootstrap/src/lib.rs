@@ -1,6 +1,8 @@
 //! Supervises procs as OS child processes (work in progress).
 
+pub mod child;
 mod command;
+pub mod echo;
 pub mod protocol;
 
 pub use command::BootstrapCommand;

@@ -1,0 +1,1 @@
+//! The child side of the bootstrap protocol (work in progress).

@@ -1,0 +1,1 @@
+//! A small echo service used as the ready-made bootstrap child (work in progress).
