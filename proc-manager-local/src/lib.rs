@@ -1,3 +1,30 @@
-//! Supervises procs as tokio tasks (work in progress).
+#![doc = include_str!("../README.md")]
+
+mod bulk;
+mod config;
+mod context;
+mod handle;
+mod manager;
+mod output;
+mod shared;
+mod task;
+
+pub use config::LocalProcConfig;
+pub use context::ProcContext;
+pub use handle::LocalProcHandle;
+pub use manager::{LocalProcManager, LocalProcManagerBuilder};
+pub use output::LogWriter;
 
 pub use proc_manager_core::*;
+
+// Compile-time check that the public types can cross threads.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<LocalProcManager>();
+    send_sync::<LocalProcHandle>();
+    send_sync::<LogWriter>();
+    send_sync::<LocalProcConfig>();
+    send::<ProcContext>();
+    send::<LocalProcManagerBuilder>();
+};

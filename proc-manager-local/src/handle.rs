@@ -1,0 +1,119 @@
+//! [`LocalProcHandle`]: a caller's handle to one local proc, and its
+//! [`ProcHandle`] implementation (status, ready, wait, terminate, kill).
+//!
+//! Spawning and the proc table are in [`crate::manager`]; the stop logic
+//! shared with `terminate_all` is in [`crate::shared`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use proc_manager_core::{LogStream, ProcHandle, ProcId, ProcStatus, TerminateError};
+use tokio::sync::watch;
+
+use crate::output::lock;
+use crate::shared::{ProcShared, deadline_after};
+
+/// A handle to a proc running as a task of a [`crate::LocalProcManager`].
+/// Cheap to clone; it keeps working after the manager is dropped.
+///
+/// # Contract
+///
+/// As [`ProcHandle`], with these specifics:
+///
+/// - `terminate(timeout, _)` makes [`crate::ProcContext::shutdown_requested`]
+///   resolve at once (the status becomes `Stopping`) and aborts the task when
+///   `timeout` runs out. The small bound past `timeout` is the time the
+///   runtime takes to drop the aborted future: a proc that blocks its thread
+///   instead of yielding cannot be aborted until it yields.
+/// - `kill()` aborts the task at once.
+/// - An aborted proc ends `Killed { signal: 9, core_dumped: false }`, and that
+///   status is published only once its future has been dropped. When an abort
+///   races with the proc returning, whichever happens first on the proc's task
+///   is the one terminal status everybody sees.
+#[derive(Clone)]
+pub struct LocalProcHandle {
+    shared: Arc<ProcShared>,
+}
+
+impl LocalProcHandle {
+    pub(crate) fn new(shared: Arc<ProcShared>) -> Self {
+        Self { shared }
+    }
+
+    pub(crate) fn shared(&self) -> &ProcShared {
+        &self.shared
+    }
+
+    /// The last lines the proc wrote to stdout (bounded as configured with
+    /// [`crate::LocalProcManagerBuilder::tail`]), oldest first.
+    pub fn stdout_tail(&self) -> Vec<String> {
+        lock(&self.shared.output).tail(LogStream::Stdout)
+    }
+
+    /// The last lines the proc wrote to stderr, oldest first. Once the proc
+    /// has ended, its terminal status carries the same lines.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        lock(&self.shared.output).tail(LogStream::Stderr)
+    }
+
+    fn already_terminated(&self, status: ProcStatus) -> TerminateError {
+        TerminateError::AlreadyTerminated {
+            proc_id: self.proc_id().clone(),
+            status,
+        }
+    }
+}
+
+#[async_trait]
+impl ProcHandle for LocalProcHandle {
+    fn proc_id(&self) -> &ProcId {
+        self.shared.cell.proc_id()
+    }
+
+    fn status(&self) -> ProcStatus {
+        self.shared.cell.status()
+    }
+
+    fn watch(&self) -> watch::Receiver<ProcStatus> {
+        self.shared.cell.watch()
+    }
+
+    async fn wait(&self) -> Result<ProcStatus, proc_manager_core::WaitError> {
+        // The cell lives as long as this handle, so the wait cannot fail.
+        Ok(self.shared.cell.wait_terminal().await)
+    }
+
+    async fn terminate(
+        &self,
+        timeout: Duration,
+        reason: &str,
+    ) -> Result<ProcStatus, TerminateError> {
+        let deadline = deadline_after(timeout);
+        tracing::debug!(parent: &self.shared.span, reason, ?timeout, "terminate requested");
+        self.shared
+            .stop_by(deadline)
+            .await
+            .map_err(|status| self.already_terminated(status))
+    }
+
+    async fn kill(&self) -> Result<ProcStatus, TerminateError> {
+        let status = self.shared.cell.status();
+        if status.is_exit() {
+            return Err(self.already_terminated(status));
+        }
+        tracing::debug!(parent: &self.shared.span, "kill requested");
+        self.shared.abort();
+        Ok(self.shared.cell.wait_terminal().await)
+    }
+}
+
+impl fmt::Debug for LocalProcHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalProcHandle")
+            .field("proc_id", self.proc_id())
+            .field("status", &self.status())
+            .finish()
+    }
+}

@@ -1,0 +1,246 @@
+//! [`LocalProcManager`] and its [`LocalProcManagerBuilder`]: spawning local
+//! procs as tokio tasks, the table of procs by id, and aborting them all
+//! when the manager is dropped.
+//!
+//! `terminate_all` is in [`crate::bulk`]; what a proc's task does is in
+//! [`crate::task`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use proc_manager_core::{
+    ChannelAddr, ChannelTransport, LogSink, ProcHandle, ProcId, ProcManager, ProcStatus,
+    SpawnError, StatusCell, TailBuffer,
+};
+use tokio::runtime::Handle;
+
+use crate::config::LocalProcConfig;
+use crate::context::ProcContext;
+use crate::handle::LocalProcHandle;
+use crate::output::{Output, Sinks};
+use crate::shared::ProcShared;
+use crate::task::{ExitGuard, Launch, launcher};
+
+/// Runs procs as tokio tasks of the current process, behind the same traits
+/// as the process-spawning backends.
+///
+/// Each proc is one task running the proc function given at construction
+/// with its own [`ProcContext`]. Its status follows the function:
+/// `Running` at spawn (with this process's pid), `Ready` on
+/// [`ProcContext::ready`], `Stopped { exit_code }` on `Ok(exit_code)`,
+/// `Failed { reason }` on `Err` (the error's `Display`) or a panic
+/// (`"panicked: <message>"`; the panic stays in the proc), and
+/// `Killed { signal: 9 }` when its task is aborted.
+///
+/// Spawning needs a tokio runtime (the caller's). Dropping the manager
+/// aborts every proc task it started; handles keep working and report
+/// `Killed`.
+///
+/// ```
+/// use std::time::Duration;
+/// use proc_manager_local::{ChannelAddr, LocalProcManager, ProcContext, ProcHandle, ProcId, ProcManager};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let manager = LocalProcManager::new(|ctx: ProcContext| async move {
+///     ctx.ready(ChannelAddr::Local(7));
+///     ctx.shutdown_requested().await;
+///     Ok::<i32, String>(0)
+/// });
+/// let handle = manager.spawn(ProcId::new("worker")?, ChannelAddr::Local(1)).await?;
+/// assert_eq!(handle.ready().await?, ChannelAddr::Local(7));
+/// let status = handle.terminate(Duration::from_secs(5), "done").await?;
+/// assert_eq!(status.to_string(), "stopped (exit code 0)");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct LocalProcManager {
+    launch: Box<Launch>,
+    procs: Mutex<HashMap<ProcId, LocalProcHandle>>,
+    sinks: Sinks,
+    max_lines: usize,
+    max_bytes: usize,
+    pid: u32,
+}
+
+impl LocalProcManager {
+    /// A manager running `f` for every proc, with default tails and no sinks.
+    pub fn new<F, Fut, E>(f: F) -> Self
+    where
+        F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<i32, E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        Self::builder(f).build()
+    }
+
+    /// A builder for a manager running `f` for every proc.
+    pub fn builder<F, Fut, E>(f: F) -> LocalProcManagerBuilder
+    where
+        F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<i32, E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        LocalProcManagerBuilder {
+            launch: launcher(f),
+            sinks: Vec::new(),
+            max_lines: TailBuffer::DEFAULT_MAX_LINES,
+            max_bytes: TailBuffer::DEFAULT_MAX_BYTES,
+        }
+    }
+
+    pub(crate) fn procs(&self) -> MutexGuard<'_, HashMap<ProcId, LocalProcHandle>> {
+        self.procs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Checks the id, spawns the task and records the proc, all under the
+    /// table's lock so two spawns of one id cannot both succeed.
+    fn spawn_now(
+        &self,
+        proc_id: ProcId,
+        backend_addr: ChannelAddr,
+        config: LocalProcConfig,
+    ) -> Result<LocalProcHandle, SpawnError> {
+        let runtime = Handle::try_current().map_err(|err| SpawnError::Io {
+            proc_id: proc_id.clone(),
+            source: io::Error::other(err),
+        })?;
+        let mut procs = self.procs();
+        if procs.get(&proc_id).is_some_and(|h| h.status().is_alive()) {
+            return Err(SpawnError::Duplicate { proc_id });
+        }
+        let span = tracing::info_span!("proc", proc_id = %proc_id);
+        let running = ProcStatus::Running {
+            pid: self.pid,
+            started_at: SystemTime::now(),
+        };
+        let shared = Arc::new(ProcShared {
+            cell: StatusCell::with_status(proc_id.clone(), running),
+            abort: OnceLock::new(),
+            output: Mutex::new(Output::new(self.max_lines, self.max_bytes)),
+            sinks: self.sinks.clone(),
+            span,
+        });
+        let ctx = ProcContext::new(shared.clone(), backend_addr, config.config);
+        let abort = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));
+        // A fresh OnceLock: this cannot already be set.
+        let _ = shared.abort.set(abort);
+        tracing::debug!(parent: &shared.span, "proc spawned");
+        let handle = LocalProcHandle::new(shared);
+        procs.insert(proc_id, handle.clone());
+        Ok(handle)
+    }
+}
+
+#[async_trait]
+impl ProcManager for LocalProcManager {
+    type Handle = LocalProcHandle;
+    type Config = LocalProcConfig;
+
+    fn transport(&self) -> ChannelTransport {
+        ChannelTransport::Local
+    }
+
+    async fn spawn_with(
+        &self,
+        proc_id: ProcId,
+        backend_addr: ChannelAddr,
+        config: LocalProcConfig,
+    ) -> Result<LocalProcHandle, SpawnError> {
+        self.spawn_now(proc_id, backend_addr, config)
+    }
+
+    fn handle(&self, proc_id: &ProcId) -> Option<LocalProcHandle> {
+        self.procs().get(proc_id).cloned()
+    }
+
+    fn proc_ids(&self) -> Vec<ProcId> {
+        self.procs().keys().cloned().collect()
+    }
+}
+
+impl Drop for LocalProcManager {
+    fn drop(&mut self) {
+        for handle in self.procs().values() {
+            handle.shared().abort();
+        }
+    }
+}
+
+impl fmt::Debug for LocalProcManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalProcManager")
+            .field("procs", &self.procs().len())
+            .field("sinks", &self.sinks.len())
+            .field("max_lines", &self.max_lines)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`LocalProcManager`]: output tail bounds and log sinks.
+///
+/// ```
+/// use std::sync::Arc;
+/// use proc_manager_local::{ChannelSink, LocalProcManager, ProcContext};
+///
+/// let lines = ChannelSink::new(1024);
+/// let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
+///     ctx.log().stdout("hello");
+///     Ok::<i32, std::io::Error>(0)
+/// })
+/// .tail(50, 8 * 1024)
+/// .sink(Arc::new(lines.clone()))
+/// .build();
+/// # let _ = manager;
+/// ```
+pub struct LocalProcManagerBuilder {
+    launch: Box<Launch>,
+    sinks: Vec<Arc<dyn LogSink>>,
+    max_lines: usize,
+    max_bytes: usize,
+}
+
+impl LocalProcManagerBuilder {
+    /// Keeps at most `max_lines` lines and `max_bytes` bytes of each
+    /// stream's tail (default [`TailBuffer::DEFAULT_MAX_LINES`] and
+    /// [`TailBuffer::DEFAULT_MAX_BYTES`]).
+    pub fn tail(mut self, max_lines: usize, max_bytes: usize) -> Self {
+        self.max_lines = max_lines;
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Adds a sink every proc's output lines go to (the same sinks the
+    /// bootstrap backend takes).
+    pub fn sink(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    /// The manager.
+    pub fn build(self) -> LocalProcManager {
+        LocalProcManager {
+            launch: self.launch,
+            procs: Mutex::new(HashMap::new()),
+            sinks: self.sinks.into(),
+            max_lines: self.max_lines,
+            max_bytes: self.max_bytes,
+            pid: std::process::id(),
+        }
+    }
+}
+
+impl fmt::Debug for LocalProcManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalProcManagerBuilder")
+            .field("sinks", &self.sinks.len())
+            .field("max_lines", &self.max_lines)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
