@@ -1,0 +1,110 @@
+//! [`BootstrapProcManagerBuilder`]: the options of a
+//! [`BootstrapProcManager`] (stdio, tail size, sinks, ready timeout, group
+//! kill on exit, runtime dir).
+//!
+//! What the options do is the manager's business ([`crate::manager`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use proc_manager_core::LogSink;
+
+use crate::command::BootstrapCommand;
+use crate::config::{Options, StdioMode};
+use crate::manager::BootstrapProcManager;
+
+/// Builds a [`BootstrapProcManager`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use proc_manager_bootstrap::{BootstrapCommand, BootstrapProcManager, StdioMode, TracingSink};
+///
+/// let manager = BootstrapProcManager::builder(BootstrapCommand::new("/usr/bin/my-worker"))
+///     .stdio(StdioMode::Captured)
+///     .tail(200, 64 * 1024)
+///     .sink(Arc::new(TracingSink::new()))
+///     .ready_timeout(Duration::from_secs(10))
+///     .kill_process_group_on_exit(true)
+///     .build();
+/// assert!(manager.socket_dir().is_absolute());
+/// ```
+pub struct BootstrapProcManagerBuilder {
+    command: BootstrapCommand,
+    options: Options,
+    sinks: Vec<Arc<dyn LogSink>>,
+    runtime_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for BootstrapProcManagerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapProcManagerBuilder")
+            .field("command", &self.command)
+            .field("options", &self.options)
+            .field("sinks", &self.sinks.len())
+            .field("runtime_dir", &self.runtime_dir)
+            .finish()
+    }
+}
+
+impl BootstrapProcManagerBuilder {
+    pub(crate) fn new(command: BootstrapCommand) -> Self {
+        Self {
+            command,
+            options: Options::default(),
+            sinks: Vec::new(),
+            runtime_dir: None,
+        }
+    }
+
+    /// Captured (default) or inherited stdout/stderr.
+    pub fn stdio(mut self, mode: StdioMode) -> Self {
+        self.options.stdio = mode;
+        self
+    }
+
+    /// Bounds of each stream's tail: lines and bytes (defaults 100 lines,
+    /// 16 KiB).
+    pub fn tail(mut self, max_lines: usize, max_bytes: usize) -> Self {
+        self.options.tail_lines = max_lines;
+        self.options.tail_bytes = max_bytes;
+        self
+    }
+
+    /// Adds a sink for every proc's output lines and log records
+    /// (repeatable).
+    pub fn sink(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    /// How long a proc may take to call back (default 30 s); a proc can
+    /// override it in its [`crate::BootstrapProcConfig`].
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.options.ready_timeout = timeout;
+        self
+    }
+
+    /// Whether to SIGKILL what is left of a child's process group when the
+    /// child exits (default `true`).
+    pub fn kill_process_group_on_exit(mut self, kill: bool) -> Self {
+        self.options.kill_group_on_exit = kill;
+        self
+    }
+
+    /// The runtime dir for sockets (default: a fresh dir under the temp
+    /// dir). Created (0700) on first spawn; removed on drop if the manager
+    /// created it.
+    pub fn runtime_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.runtime_dir = Some(dir.into());
+        self
+    }
+
+    /// The manager.
+    pub fn build(self) -> BootstrapProcManager {
+        let mut options = self.options;
+        options.sinks = Arc::from(self.sinks);
+        BootstrapProcManager::from_parts(self.command, options, self.runtime_dir)
+    }
+}

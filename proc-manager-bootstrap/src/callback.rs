@@ -1,0 +1,129 @@
+//! The per-proc callback socket: waits for the child's hello (right token →
+//! `Ready{addr}`), enforces the ready timeout, then keeps the connection as
+//! the control channel until the child closes it or exits.
+//!
+//! A connection with a wrong token, a malformed or oversized frame, or no
+//! frame in time is dropped with a warning and changes nothing; the server
+//! keeps accepting until a valid hello or the proc's end. Sending stop
+//! messages on the control channel is [`crate::proc_state`]'s job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use proc_manager_core::{ChannelAddr, ProcStatus};
+use tokio::io::BufReader;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::time::Instant;
+
+use crate::proc_state::ProcShared;
+use crate::protocol::{ChildFrame, FrameError, read_frame, tokens_match};
+
+/// How long one connection may take to send its hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections waiting for a hello at once; more are refused.
+const MAX_PENDING: usize = 64;
+
+type Hello = (BufReader<OwnedReadHalf>, OwnedWriteHalf, u32, ChannelAddr);
+
+async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<Hello, String> {
+    let (read, write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut buf = Vec::new();
+    let frame = tokio::time::timeout(HELLO_TIMEOUT, read_frame::<_, ChildFrame>(&mut reader, &mut buf))
+        .await
+        .map_err(|_| format!("no hello within {HELLO_TIMEOUT:?}"))?;
+    match frame {
+        Ok(Some(ChildFrame::Hello { token: presented, pid, addr })) => {
+            if tokens_match(&token, &presented) {
+                Ok((reader, write, pid, addr))
+            } else {
+                Err("hello with a wrong token".into())
+            }
+        }
+        Ok(Some(other)) => Err(format!("expected a hello, got {other:?}")),
+        Ok(None) => Err("connection closed before a hello".into()),
+        Err(FrameError::TooLong) => Err("oversized frame".into()),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// Serves the callback socket of one proc until it is ready (then holds the
+/// control channel) or has ended. Not ready by `deadline`: the proc is
+/// marked for `Failed{"not ready within …"}` and killed.
+pub(crate) async fn serve(
+    listener: UnixListener,
+    shared: Arc<ProcShared>,
+    token: String,
+    ready_timeout: Duration,
+) {
+    let token: Arc<str> = Arc::from(token);
+    let deadline = Instant::now() + ready_timeout;
+    let mut pending = FuturesUnordered::new();
+    let hello = loop {
+        tokio::select! {
+            _ = shared.exited.cancelled() => return,
+            _ = tokio::time::sleep_until(deadline) => {
+                not_ready(&shared, ready_timeout);
+                return;
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) if pending.len() < MAX_PENDING => {
+                    pending.push(read_hello(stream, token.clone()));
+                }
+                Ok(_) => tracing::warn!(parent: &shared.span, "too many pending callback connections; dropped one"),
+                Err(err) => {
+                    tracing::warn!(parent: &shared.span, %err, "accept on callback socket failed");
+                    // Do not spin on a persistent error (e.g. out of fds).
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(result) = pending.next(), if !pending.is_empty() => match result {
+                Ok(hello) => break hello,
+                Err(reason) => tracing::warn!(parent: &shared.span, %reason, "dropped a callback connection"),
+            },
+        }
+    };
+    drop(pending);
+    drop(listener);
+    let (mut reader, writer, pid, addr) = hello;
+    if pid != shared.group.pid() {
+        tracing::debug!(parent: &shared.span, hello_pid = pid, "hello from a pid other than the leader");
+    }
+    *shared.control.lock().await = Some(writer);
+    let became_ready = shared.cell.transition_with(|s| match s {
+        ProcStatus::Running { pid, started_at } => Some(ProcStatus::Ready {
+            pid: *pid,
+            started_at: *started_at,
+            addr: addr.clone(),
+        }),
+        _ => None,
+    });
+    if matches!(became_ready, Ok((ProcStatus::Running { .. }, ProcStatus::Ready { .. }))) {
+        tracing::info!(parent: &shared.span, %addr, "ready");
+    }
+    // Hold the control channel; anything the child sends on it is ignored.
+    let mut ignored = tokio::io::sink();
+    tokio::select! {
+        _ = shared.exited.cancelled() => {}
+        _ = tokio::io::copy(&mut reader, &mut ignored) => {
+            tracing::debug!(parent: &shared.span, "child closed its control connection");
+        }
+    }
+    *shared.control.lock().await = None;
+}
+
+fn not_ready(shared: &ProcShared, timeout: Duration) {
+    if !shared.stopping_from_running() {
+        // A stop is already under way, or the proc ended: nothing to do.
+        return;
+    }
+    let reason = format!("not ready within {timeout:?}");
+    tracing::warn!(parent: &shared.span, %reason, "killing the proc");
+    shared.set_fail_reason(reason);
+    if let Err(err) = shared.force_kill() {
+        tracing::warn!(parent: &shared.span, %err, "SIGKILL failed");
+    }
+}

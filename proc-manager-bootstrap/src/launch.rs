@@ -1,0 +1,258 @@
+//! One spawn, step by step: reserve the id, make the private dir and bind
+//! the callback and log sockets, build the command with the payload, fork it
+//! on the spawner thread, mark `Running{pid}`, start the forwarders, the
+//! callback server, the log server and the exit monitor.
+//!
+//! Every step that can fail comes before the fork or undoes itself, so a
+//! failed spawn leaves nothing behind (no dir, no table entry, no reserved
+//! id). After the fork nothing awaits, so a cancelled spawn cannot orphan a
+//! child (and the spawner thread kills a child whose caller went away).
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use proc_manager_core::{
+    ChannelAddr, LogStream, ProcHandle, ProcId, ProcStatus, SpawnError, StatusCell, TailBuffer,
+};
+use tokio::net::UnixListener;
+use tokio::net::unix::pipe;
+use tracing::Instrument;
+
+use crate::callback;
+use crate::config::{BootstrapProcConfig, StdioMode};
+use crate::exit_monitor::Monitor;
+use crate::handle::BootstrapProcHandle;
+use crate::log_channel::{self, LogTarget};
+use crate::manager::BootstrapProcManager;
+use crate::proc_state::ProcShared;
+use crate::protocol::{BOOTSTRAP_MODE_ENV, Bootstrap, LOG_CHANNEL_ENV, PROTOCOL_VERSION};
+use crate::runtime_dir::{MAX_SOCKET_PATH, ProcDir};
+use crate::spawner::{self, SpawnFailure};
+use crate::stdio::{self, LineSplitter, SharedTail};
+
+/// Holds an id reserved for a spawn in progress; frees it on drop.
+struct Reservation<'a> {
+    manager: &'a BootstrapProcManager,
+    proc_id: ProcId,
+}
+
+impl<'a> Reservation<'a> {
+    fn take(manager: &'a BootstrapProcManager, proc_id: &ProcId) -> Result<Self, SpawnError> {
+        let mut procs = manager.lock_procs();
+        let live = procs
+            .handles
+            .get(proc_id)
+            .is_some_and(|h| h.status().is_alive());
+        if live || !procs.starting.insert(proc_id.clone()) {
+            return Err(SpawnError::Duplicate {
+                proc_id: proc_id.clone(),
+            });
+        }
+        Ok(Self {
+            manager,
+            proc_id: proc_id.clone(),
+        })
+    }
+
+    /// Publishes the handle under the reserved id.
+    fn fulfil(self, handle: BootstrapProcHandle) {
+        let mut procs = self.manager.lock_procs();
+        procs.starting.remove(&self.proc_id);
+        procs.handles.insert(self.proc_id.clone(), handle);
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.manager.lock_procs().starting.remove(&self.proc_id);
+    }
+}
+
+fn io_err(proc_id: &ProcId) -> impl FnOnce(io::Error) -> SpawnError + '_ {
+    move |source| SpawnError::Io {
+        proc_id: proc_id.clone(),
+        source,
+    }
+}
+
+fn socket_addr(proc_id: &ProcId, path: &Path) -> Result<ChannelAddr, SpawnError> {
+    let bad = |reason: String| SpawnError::BadConfig {
+        proc_id: proc_id.clone(),
+        reason,
+    };
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(bad(format!(
+            "socket path {} is longer than {MAX_SOCKET_PATH} bytes (use a shorter runtime dir)",
+            path.display()
+        )));
+    }
+    ChannelAddr::unix(path).map_err(|e| bad(e.to_string()))
+}
+
+fn bind(proc_id: &ProcId, addr: &ChannelAddr) -> Result<UnixListener, SpawnError> {
+    let path = addr
+        .as_unix_path()
+        .ok_or_else(|| io_err(proc_id)(io::Error::other("not a unix address")))?;
+    UnixListener::bind(path).map_err(io_err(proc_id))
+}
+
+/// Spawns one proc for `manager`.
+pub(crate) async fn spawn(
+    manager: &BootstrapProcManager,
+    proc_id: ProcId,
+    backend_addr: ChannelAddr,
+    config: BootstrapProcConfig,
+) -> Result<BootstrapProcHandle, SpawnError> {
+    let span = tracing::info_span!("proc", proc_id = %proc_id, pid = tracing::field::Empty);
+    let reservation = Reservation::take(manager, &proc_id)?;
+    let options = &manager.options;
+    let ready_timeout = config.ready_timeout.unwrap_or(options.ready_timeout);
+
+    manager.runtime.ensure().map_err(io_err(&proc_id))?;
+    let dir_path = manager.runtime.next_proc_dir();
+    let callback_addr = socket_addr(&proc_id, &dir_path.join("cb.sock"))?;
+    let log_addr = socket_addr(&proc_id, &dir_path.join("log.sock"))?;
+    let token = crate::protocol::generate_token().map_err(io_err(&proc_id))?;
+    let payload = Bootstrap::Proc {
+        version: PROTOCOL_VERSION,
+        proc_id: proc_id.clone(),
+        backend_addr,
+        callback_addr: callback_addr.clone(),
+        socket_dir: dir_path.clone(),
+        parent_pid: std::process::id(),
+        token: token.clone(),
+        config: config.config.clone(),
+    }
+    .encode()
+    .map_err(|err| SpawnError::BadConfig {
+        proc_id: proc_id.clone(),
+        reason: err.to_string(),
+    })?;
+
+    let dir = ProcDir::create(dir_path).map_err(io_err(&proc_id))?;
+    let callback_listener = bind(&proc_id, &callback_addr)?;
+    let log_listener = bind(&proc_id, &log_addr)?;
+    let command = build_command(manager, &config, payload, &log_addr);
+
+    let spawned = spawner::spawn(command, manager.table.clone())
+        .await
+        .map_err(|failure| match failure {
+            SpawnFailure::Exec(source) => SpawnError::BadCommand {
+                proc_id: proc_id.clone(),
+                program: manager.command.program.display().to_string(),
+                source,
+            },
+            SpawnFailure::Setup(source) => io_err(&proc_id)(source),
+        })?;
+
+    // From here on nothing awaits: the child is recorded and supervised.
+    let group = spawned.group;
+    let pid = group.pid();
+    span.record("pid", pid);
+    let mut child = spawned.child;
+    let pipes = (child.stdout.take().map(OwnedFd::from), child.stderr.take().map(OwnedFd::from));
+    drop(child);
+
+    let cell = StatusCell::new(proc_id.clone());
+    let _ = cell.transition(ProcStatus::Running {
+        pid,
+        started_at: SystemTime::now(),
+    });
+    let new_tail = || -> SharedTail {
+        Arc::new(Mutex::new(TailBuffer::new(options.tail_lines, options.tail_bytes)))
+    };
+    let shared = Arc::new(ProcShared::new(
+        proc_id.clone(),
+        cell,
+        group.clone(),
+        new_tail(),
+        new_tail(),
+        span.clone(),
+    ));
+
+    let mut forwarders = Vec::new();
+    if options.stdio == StdioMode::Captured {
+        let streams = [
+            (pipes.0, LogStream::Stdout, &shared.stdout_tail),
+            (pipes.1, LogStream::Stderr, &shared.stderr_tail),
+        ];
+        for (fd, stream, tail) in streams {
+            let Some(fd) = fd else { continue };
+            match pipe::Receiver::from_owned_fd(fd) {
+                Ok(rx) => {
+                    let splitter =
+                        LineSplitter::new(proc_id.clone(), stream, options.sinks.clone(), tail.clone());
+                    forwarders.push(tokio::spawn(stdio::forward(rx, splitter).instrument(span.clone())));
+                }
+                Err(err) => tracing::warn!(parent: &span, %stream, %err, "cannot read child output"),
+            }
+        }
+    }
+
+    tokio::spawn(
+        callback::serve(callback_listener, shared.clone(), token.clone(), ready_timeout)
+            .instrument(span.clone()),
+    );
+    tokio::spawn(
+        log_channel::serve(
+            log_listener,
+            LogTarget {
+                proc_id: proc_id.clone(),
+                token: Arc::from(token),
+                sinks: options.sinks.clone(),
+                exited: shared.exited.clone(),
+            },
+        )
+        .instrument(span.clone()),
+    );
+    let monitor = Monitor {
+        shared: shared.clone(),
+        table: manager.table.clone(),
+        forwarders,
+        sinks: options.sinks.clone(),
+        proc_dir: dir.keep(),
+        kill_group_on_exit: options.kill_group_on_exit,
+    };
+    tokio::spawn(monitor.run().instrument(span.clone()));
+
+    let handle = BootstrapProcHandle { shared };
+    tracing::info!(parent: &span, "spawned");
+    reservation.fulfil(handle.clone());
+    Ok(handle)
+}
+
+fn build_command(
+    manager: &BootstrapProcManager,
+    config: &BootstrapProcConfig,
+    payload: String,
+    log_addr: &ChannelAddr,
+) -> Command {
+    let spec = &manager.command;
+    let mut command = Command::new(&spec.program);
+    if let Some(arg0) = &spec.arg0 {
+        command.arg0(arg0);
+    }
+    command
+        .args(&spec.args)
+        .envs(&spec.env)
+        .envs(&config.env)
+        .env(BOOTSTRAP_MODE_ENV, payload)
+        .env(LOG_CHANNEL_ENV, OsString::from(log_addr.to_string()))
+        .stdin(Stdio::null())
+        // Its own group, set by posix_spawn itself (no pre_exec).
+        .process_group(0);
+    if let Some(cwd) = &spec.cwd {
+        command.current_dir(cwd);
+    }
+    match manager.options.stdio {
+        StdioMode::Captured => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        StdioMode::Inherit => command.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
+    };
+    command
+}

@@ -1,0 +1,124 @@
+//! [`ProcShared`]: the state of one proc shared by its handle and the tasks
+//! that supervise it (exit monitor, callback server, output forwarders),
+//! and the two ways of stopping it (polite request, forced kill).
+//!
+//! The public handle wrapping it is in [`crate::handle`].
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use proc_manager_core::{ProcId, ProcStatus, StatusCell};
+use rustix::process::Signal;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio_util::sync::CancellationToken;
+
+use crate::group::ProcessGroup;
+use crate::protocol::{ManagerFrame, write_frame};
+use crate::stdio::SharedTail;
+
+/// How long writing a stop message may take before we fall back to SIGTERM.
+const STOP_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One proc's shared state.
+#[derive(Debug)]
+pub(crate) struct ProcShared {
+    pub(crate) proc_id: ProcId,
+    pub(crate) cell: StatusCell,
+    pub(crate) group: Arc<ProcessGroup>,
+    /// The write half of the child's callback connection, while it holds
+    /// one: the control channel for polite stops.
+    pub(crate) control: tokio::sync::Mutex<Option<OwnedWriteHalf>>,
+    pub(crate) stdout_tail: SharedTail,
+    pub(crate) stderr_tail: SharedTail,
+    /// Set before the manager kills the proc for a reason of its own (not
+    /// ready in time): the exit then maps to `Failed{reason}`.
+    pub(crate) fail_reason: Mutex<Option<String>>,
+    /// Cancelled by the exit monitor once the leader has exited.
+    pub(crate) exited: CancellationToken,
+    /// Whether the polite request was already made.
+    polite_sent: AtomicBool,
+    pub(crate) span: tracing::Span,
+}
+
+impl ProcShared {
+    pub(crate) fn new(
+        proc_id: ProcId,
+        cell: StatusCell,
+        group: Arc<ProcessGroup>,
+        stdout_tail: SharedTail,
+        stderr_tail: SharedTail,
+        span: tracing::Span,
+    ) -> Self {
+        Self {
+            proc_id,
+            cell,
+            group,
+            control: tokio::sync::Mutex::new(None),
+            stdout_tail,
+            stderr_tail,
+            fail_reason: Mutex::new(None),
+            exited: CancellationToken::new(),
+            polite_sent: AtomicBool::new(false),
+            span,
+        }
+    }
+
+    /// Records why the manager is about to kill the proc (first reason wins).
+    pub(crate) fn set_fail_reason(&self, reason: String) {
+        let mut slot = self.fail_reason.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(reason);
+    }
+
+    /// The recorded failure reason, if any.
+    pub(crate) fn fail_reason(&self) -> Option<String> {
+        self.fail_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Asks the proc to stop, once: a stop message on the control channel if
+    /// the child holds one, else SIGTERM to its group.
+    pub(crate) async fn request_stop(&self, reason: &str) -> io::Result<()> {
+        if self.polite_sent.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let mut control = self.control.lock().await;
+        if let Some(writer) = control.as_mut() {
+            let frame = ManagerFrame::Stop {
+                reason: reason.to_owned(),
+            };
+            match tokio::time::timeout(STOP_WRITE_TIMEOUT, write_frame(writer, &frame)).await {
+                Ok(Ok(())) => {
+                    tracing::debug!(parent: &self.span, reason, "sent stop message");
+                    return Ok(());
+                }
+                Ok(Err(err)) => {
+                    tracing::debug!(parent: &self.span, %err, "stop message failed; sending SIGTERM")
+                }
+                Err(_) => tracing::debug!(parent: &self.span, "stop message timed out; sending SIGTERM"),
+            }
+            *control = None;
+        }
+        drop(control);
+        tracing::debug!(parent: &self.span, reason, "sending SIGTERM to the process group");
+        self.group.signal_group(Signal::TERM)
+    }
+
+    /// SIGKILLs the proc's group now.
+    pub(crate) fn force_kill(&self) -> io::Result<()> {
+        tracing::debug!(parent: &self.span, "sending SIGKILL to the process group");
+        self.group.signal_group(Signal::KILL)
+    }
+
+    /// Moves a `Running` proc (never a stopping one) to `Stopping`; returns
+    /// whether it did.
+    pub(crate) fn stopping_from_running(&self) -> bool {
+        matches!(
+            self.cell.transition_with(|s| matches!(s, ProcStatus::Running { .. }).then(|| s.to_stopping())),
+            Ok((ProcStatus::Running { .. }, ProcStatus::Stopping { .. }))
+        )
+    }
+}

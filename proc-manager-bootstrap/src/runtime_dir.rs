@@ -1,0 +1,135 @@
+//! [`RuntimeDir`]: the manager's private (0700) runtime directory, created
+//! on first spawn, and the private per-proc directories inside it that hold
+//! the callback and log sockets and the child's own sockets.
+//!
+//! Serving the sockets is [`crate::callback`]'s and [`crate::log_channel`]'s
+//! job; this module only makes and removes directories.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The longest socket path `sockaddr_un` takes (108 bytes with the NUL).
+pub(crate) const MAX_SOCKET_PATH: usize = 107;
+
+/// The manager's runtime dir. Removed on drop if this manager created it.
+#[derive(Debug)]
+pub(crate) struct RuntimeDir {
+    path: PathBuf,
+    /// `None` until first use; then whether we created it.
+    state: Mutex<Option<bool>>,
+    next: AtomicU64,
+}
+
+impl RuntimeDir {
+    /// A runtime dir at `path` (not created yet).
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            state: Mutex::new(None),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// A fresh default path: `$TMPDIR/proc-manager-<pid>-<random>`.
+    pub(crate) fn default_path() -> PathBuf {
+        let mut bytes = [0u8; 4];
+        // Uniqueness also comes from the pid and the counter below.
+        let _ = getrandom::fill(&mut bytes);
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!(
+            "proc-manager-{}-{n}-{:08x}",
+            std::process::id(),
+            u32::from_ne_bytes(bytes)
+        ))
+    }
+
+    /// Where it is.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates the dir (0700) if this has not been done yet.
+    pub(crate) fn ensure(&self) -> io::Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.is_some() {
+            return Ok(());
+        }
+        let created = match std::fs::DirBuilder::new().mode(0o700).create(&self.path) {
+            Ok(()) => true,
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700))?;
+                false
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                if let Some(parent) = self.path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::DirBuilder::new().mode(0o700).create(&self.path)?;
+                true
+            }
+            Err(err) => return Err(err),
+        };
+        *state = Some(created);
+        Ok(())
+    }
+
+    /// The path of the next per-proc dir (not created yet).
+    pub(crate) fn next_proc_dir(&self) -> PathBuf {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.path.join(format!("p{n}"))
+    }
+}
+
+impl Drop for RuntimeDir {
+    fn drop(&mut self) {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if *state == Some(true) {
+            if let Err(err) = std::fs::remove_dir_all(&self.path) {
+                tracing::debug!(path = %self.path.display(), %err, "cannot remove runtime dir");
+            }
+        }
+    }
+}
+
+/// A per-proc private dir; removed on drop unless [`ProcDir::keep`] was
+/// called (the exit monitor then removes it when the proc ends).
+#[derive(Debug)]
+pub(crate) struct ProcDir {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl ProcDir {
+    /// Creates `path` with mode 0700.
+    pub(crate) fn create(path: PathBuf) -> io::Result<Self> {
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(Self { path, armed: true })
+    }
+
+    /// Stops the drop from removing the dir.
+    pub(crate) fn keep(mut self) -> PathBuf {
+        self.armed = false;
+        std::mem::take(&mut self.path)
+    }
+}
+
+impl Drop for ProcDir {
+    fn drop(&mut self) {
+        if self.armed {
+            remove_proc_dir(&self.path);
+        }
+    }
+}
+
+/// Removes a per-proc dir and whatever sockets are in it.
+pub(crate) fn remove_proc_dir(path: &Path) {
+    if let Err(err) = std::fs::remove_dir_all(path) {
+        if err.kind() != io::ErrorKind::NotFound {
+            tracing::debug!(path = %path.display(), %err, "cannot remove proc dir");
+        }
+    }
+}

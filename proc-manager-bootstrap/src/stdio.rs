@@ -1,0 +1,240 @@
+//! Output forwarding: a child's stdout or stderr read from its pipe, split
+//! into lines, fed to the sinks and kept in a bounded tail.
+//!
+//! Lines are bytes (not assumed UTF-8), split on `\n` with a `\r` before it
+//! dropped; a final line without `\n` is kept at end of stream; a line
+//! longer than [`MAX_LINE_BYTES`] is cut into pieces of that size, so
+//! memory stays bounded whatever the child writes. Lines are slices of the
+//! read buffer (no allocation per line); only the last lines of each read,
+//! the ones the tail can keep, are copied.
+//!
+//! Sinks are called inline: a slow sink slows the reader, the pipe fills and
+//! the child blocks on write. Nothing queues without bound. Where the output
+//! ends up is the sinks' business ([`proc_manager_core::LogSink`]).
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use bytes::{Bytes, BytesMut};
+use proc_manager_core::{LogLine, LogSink, LogStream, ProcId, TailBuffer};
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
+
+/// How much is read from the pipe at a time.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
+
+/// The longest line passed on whole; longer ones are cut into pieces.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// A tail shared between the forwarder and the handle.
+pub(crate) type SharedTail = Arc<Mutex<TailBuffer>>;
+
+/// Locks a shared tail (a poisoned lock still holds valid lines).
+pub(crate) fn lock_tail(tail: &SharedTail) -> std::sync::MutexGuard<'_, TailBuffer> {
+    tail.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Splits a byte stream into lines and hands them on.
+pub(crate) struct LineSplitter {
+    line: LogLine,
+    sinks: Arc<[Arc<dyn LogSink>]>,
+    tail: SharedTail,
+    max_line: usize,
+    /// Reused: the ranges of the lines the tail keeps from one chunk.
+    tail_ranges: Vec<(usize, usize)>,
+}
+
+impl LineSplitter {
+    pub(crate) fn new(
+        proc_id: ProcId,
+        stream: LogStream,
+        sinks: Arc<[Arc<dyn LogSink>]>,
+        tail: SharedTail,
+    ) -> Self {
+        Self::with_max_line(proc_id, stream, sinks, tail, MAX_LINE_BYTES)
+    }
+
+    pub(crate) fn with_max_line(
+        proc_id: ProcId,
+        stream: LogStream,
+        sinks: Arc<[Arc<dyn LogSink>]>,
+        tail: SharedTail,
+        max_line: usize,
+    ) -> Self {
+        Self {
+            line: LogLine::new(proc_id, stream, Bytes::new()),
+            sinks,
+            tail,
+            max_line: max_line.max(2),
+            tail_ranges: Vec::new(),
+        }
+    }
+
+    /// Takes every complete line (and every over-long piece) out of `buf`,
+    /// leaving only a partial line shorter than the line cap.
+    pub(crate) fn process(&mut self, buf: &mut BytesMut) {
+        self.line.timestamp = SystemTime::now();
+        if let Some(last) = memchr::memrchr(b'\n', buf) {
+            let chunk = buf.split_to(last + 1).freeze();
+            self.emit_chunk(&chunk);
+        }
+        while buf.len() >= self.max_line {
+            let mut cut = self.max_line;
+            // Do not split a "\r\n" across two pieces.
+            if buf[cut - 1] == b'\r' {
+                cut -= 1;
+            }
+            let piece = buf.split_to(cut).freeze();
+            self.emit_one(piece);
+        }
+    }
+
+    /// End of stream: the partial line left in `buf`, if any, is a line.
+    pub(crate) fn finish(&mut self, buf: &mut BytesMut) {
+        if !buf.is_empty() {
+            self.line.timestamp = SystemTime::now();
+            let rest = buf.split().freeze();
+            self.emit_one(rest);
+        }
+    }
+
+    fn emit_one(&mut self, line: Bytes) {
+        lock_tail(&self.tail).push(&line);
+        self.line.bytes = line;
+        for sink in self.sinks.iter() {
+            sink.log(&self.line);
+        }
+        self.line.bytes = Bytes::new();
+    }
+
+    /// `chunk` ends with `\n`.
+    fn emit_chunk(&mut self, chunk: &Bytes) {
+        if !self.sinks.is_empty() {
+            let mut start = 0;
+            for nl in memchr::memchr_iter(b'\n', chunk) {
+                self.line.bytes = chunk.slice(start..trim_cr(chunk, start, nl));
+                for sink in self.sinks.iter() {
+                    sink.log(&self.line);
+                }
+                start = nl + 1;
+            }
+            self.line.bytes = Bytes::new();
+        }
+        self.push_tail(chunk);
+    }
+
+    /// Pushes only the lines of `chunk` the tail can keep.
+    fn push_tail(&mut self, chunk: &[u8]) {
+        let mut tail = lock_tail(&self.tail);
+        let (max_lines, max_bytes) = (tail.max_lines(), tail.max_bytes());
+        self.tail_ranges.clear();
+        let mut end = chunk.len() - 1;
+        let mut kept = 0usize;
+        while self.tail_ranges.len() < max_lines {
+            let start = memchr::memrchr(b'\n', &chunk[..end]).map_or(0, |p| p + 1);
+            let trimmed = trim_cr(chunk, start, end);
+            self.tail_ranges.push((start, trimmed));
+            kept += trimmed - start;
+            if start == 0 || kept >= max_bytes {
+                break;
+            }
+            end = start - 1;
+        }
+        for &(start, end) in self.tail_ranges.iter().rev() {
+            tail.push(&chunk[start..end]);
+        }
+    }
+}
+
+/// The end of the line `chunk[start..nl]` without a trailing `\r`.
+fn trim_cr(chunk: &[u8], start: usize, nl: usize) -> usize {
+    if nl > start && chunk[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    }
+}
+
+/// Reads `pipe` to end of stream, handing lines to `splitter`.
+pub(crate) async fn forward(mut pipe: pipe::Receiver, mut splitter: LineSplitter) {
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        buf.reserve(READ_CHUNK);
+        match pipe.read_buf(&mut buf).await {
+            Ok(0) => break,
+            Ok(_) => splitter.process(&mut buf),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => {
+                tracing::warn!(stream = %splitter.line.stream, %err, "reading child output failed");
+                break;
+            }
+        }
+    }
+    splitter.finish(&mut buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn splitter(max_line: usize) -> (LineSplitter, Arc<Mutex<Vec<Vec<u8>>>>, SharedTail) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink: Arc<dyn LogSink> = Arc::new({
+            let seen = seen.clone();
+            move |line: &LogLine| seen.lock().expect("lock").push(line.bytes.to_vec())
+        });
+        let tail = Arc::new(Mutex::new(TailBuffer::new(3, 1024)));
+        let s = LineSplitter::with_max_line(
+            ProcId::new("t").expect("id"),
+            LogStream::Stdout,
+            Arc::from(vec![sink]),
+            tail.clone(),
+            max_line,
+        );
+        (s, seen, tail)
+    }
+
+    fn feed(s: &mut LineSplitter, parts: &[&[u8]]) {
+        let mut buf = BytesMut::new();
+        for part in parts {
+            buf.extend_from_slice(part);
+            s.process(&mut buf);
+        }
+        s.finish(&mut buf);
+    }
+
+    #[test]
+    fn splits_on_newline_strips_cr_and_keeps_final_partial() {
+        let (mut s, seen, tail) = splitter(1024);
+        feed(&mut s, &[b"a\r\nb", b"c\n\n", b"\xffd"]);
+        let seen = seen.lock().expect("lock").clone();
+        assert_eq!(seen, vec![b"a".to_vec(), b"bc".to_vec(), vec![], b"\xffd".to_vec()]);
+        assert_eq!(lock_tail(&tail).lines(), vec!["bc", "", "\u{fffd}d"]);
+    }
+
+    #[test]
+    fn long_line_is_cut_into_bounded_pieces() {
+        let (mut s, seen, _) = splitter(4);
+        feed(&mut s, &[b"0123456789", b"ab\n"]);
+        let seen = seen.lock().expect("lock").clone();
+        assert_eq!(seen, vec![b"0123".to_vec(), b"4567".to_vec(), b"89ab".to_vec(), vec![]]);
+    }
+
+    #[test]
+    fn cut_does_not_split_crlf() {
+        let (mut s, seen, _) = splitter(4);
+        feed(&mut s, &[b"abc\r\nxy"]);
+        let seen = seen.lock().expect("lock").clone();
+        assert_eq!(seen, vec![b"abc".to_vec(), b"xy".to_vec()]);
+    }
+
+    #[test]
+    fn tail_gets_only_last_lines_of_a_chunk() {
+        let (mut s, seen, tail) = splitter(1024);
+        let text: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+        feed(&mut s, &[text.as_bytes()]);
+        assert_eq!(seen.lock().expect("lock").len(), 1000);
+        assert_eq!(lock_tail(&tail).lines(), vec!["line 997", "line 998", "line 999"]);
+    }
+}
