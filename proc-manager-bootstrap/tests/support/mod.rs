@@ -159,3 +159,32 @@ pub async fn hello(env: &ChildEnv, token: &str, addr: &str) -> UnixStream {
 pub fn manager(script: &str) -> BootstrapProcManager {
     BootstrapProcManager::new(sh(script))
 }
+
+/// A manager with a channel sink, for waiting on a child's output.
+pub fn watched(script: &str) -> (BootstrapProcManager, proc_manager_bootstrap::ChannelSink) {
+    watched_with(proc_manager_bootstrap::BootstrapProcManager::builder(sh(script)))
+}
+
+pub fn watched_with(
+    builder: proc_manager_bootstrap::BootstrapProcManagerBuilder,
+) -> (BootstrapProcManager, proc_manager_bootstrap::ChannelSink) {
+    let sink = proc_manager_bootstrap::ChannelSink::new(4096);
+    (builder.sink(Arc::new(sink.clone())).build(), sink)
+}
+
+/// Waits until proc `proc` writes the line `text`.
+pub async fn wait_line(
+    rx: &mut tokio::sync::broadcast::Receiver<LogLine>,
+    proc: &str,
+    text: &str,
+) {
+    within(SHOULD, &format!("{proc} to print {text:?}"), async {
+        loop {
+            let line = rx.recv().await.unwrap();
+            if line.proc_id.as_str() == proc && line.text() == text {
+                return;
+            }
+        }
+    })
+    .await
+}
