@@ -15,20 +15,29 @@ use tokio::time::Instant;
 use crate::manager::LocalProcManager;
 use crate::shared::deadline_after;
 
+/// How long procs aborted at the deadline may take to be dropped before
+/// they count as failed. Only a proc that blocks its thread instead of
+/// yielding can take that long.
+const AFTER_ABORT_BOUND: Duration = Duration::from_secs(5);
+
 /// # Contract
 ///
 /// As [`BulkTerminate`]. A stop operation is the polite request (the proc's
-/// shutdown future resolves) plus the wait for its end, so at most
-/// `max_in_flight` procs are asked at a time. When `timeout` runs out, every
-/// proc of the call still alive — asked yet or not — is aborted at once.
-/// `polite` counts procs that ended any way but aborted (including those
-/// that had ended before their turn came), `killed` those that ended
-/// `Killed`; nothing can fail, so `failed` is 0.
+/// shutdown future resolves) plus the wait for the proc's end, so at most
+/// `max_in_flight` procs are asked at a time, and procs that ignore the
+/// request hold their slot until the deadline. When `timeout` runs out,
+/// every proc of the call still alive, asked yet or not, is aborted at once.
+///
+/// `killed` counts the procs that ended `Killed`, `polite` those that ended
+/// any other way (including those that had ended before their turn came).
+/// A proc still not dropped [`AFTER_ABORT_BOUND`] after its abort counts as
+/// failed, so the call returns within `timeout` plus that bound at worst.
 #[async_trait]
 impl BulkTerminate for LocalProcManager {
     async fn terminate_all(&self, timeout: Duration, max_in_flight: usize) -> TerminateSummary {
         let started = Instant::now();
         let deadline = deadline_after(timeout);
+        let give_up = deadline_after(timeout.saturating_add(AFTER_ABORT_BOUND));
         let live: Vec<_> = self
             .procs()
             .values()
@@ -40,34 +49,45 @@ impl BulkTerminate for LocalProcManager {
         let mut stops = pin!(
             futures::stream::iter(live.clone())
                 .map(|handle| async move {
-                    match handle.shared().stop_by(deadline).await {
-                        Ok(status) | Err(status) => status,
-                    }
+                    // An `Err` is a proc that ended before its turn.
+                    let _ = handle.shared().stop_by(deadline).await;
                 })
                 .buffer_unordered(max_in_flight.max(1))
         );
         let mut sweep = pin!(tokio::time::sleep_until(deadline));
         let mut swept = false;
-        let (mut polite, mut killed) = (0, 0);
+        let mut too_late = pin!(tokio::time::sleep_until(give_up));
         loop {
             tokio::select! {
-                next = stops.next() => match next {
-                    Some(ProcStatus::Killed { .. }) => killed += 1,
-                    Some(_) => polite += 1,
-                    None => break,
-                },
+                next = stops.next() => if next.is_none() { break },
                 () = &mut sweep, if !swept => {
                     // One deadline for the whole call: procs still queued
-                    // behind the cap are not given a polite turn of their own.
+                    // behind the cap get no polite turn of their own.
                     swept = true;
                     for handle in &live {
                         handle.shared().abort();
                     }
                 }
+                () = &mut too_late => break,
             }
         }
 
-        let mut summary = TerminateSummary::new(live.len(), polite, killed, 0);
+        // Counted from the statuses, so the counts add up even when the
+        // call gave up on some procs.
+        let (mut polite, mut killed, mut failures) = (0, 0, Vec::new());
+        for handle in &live {
+            match handle.status() {
+                ProcStatus::Killed { .. } => killed += 1,
+                status if status.is_exit() => polite += 1,
+                _ => {
+                    let reason = format!("not dropped {AFTER_ABORT_BOUND:?} after its abort");
+                    tracing::warn!(parent: &handle.shared().span, "{reason}");
+                    failures.push((handle.proc_id().clone(), reason));
+                }
+            }
+        }
+        let mut summary = TerminateSummary::new(live.len(), polite, killed, failures.len());
+        summary.failures = failures;
         summary.elapsed = started.elapsed();
         tracing::debug!(%summary, "terminate_all done");
         summary
