@@ -1,1 +1,190 @@
-//! The child side of the bootstrap protocol (work in progress).
+//! The child side of the bootstrap protocol: the [`bootstrap`] entry point a
+//! child program's `main` calls, and the [`ChildContext`] its code gets.
+//!
+//! ```no_run
+//! use proc_manager_bootstrap::ChannelAddr;
+//!
+//! // In the child program's `main`:
+//! proc_manager_bootstrap::child::bootstrap(|ctx| async move {
+//!     let path = ctx.socket_dir().join("svc.sock");
+//!     let _listener = tokio::net::UnixListener::bind(&path)?;
+//!     ctx.ready(ChannelAddr::unix(&path)?).await?;
+//!     ctx.shutdown_requested().await;
+//!     Ok(0)
+//! })
+//! ```
+//!
+//! What happens, in order: the payload is read from
+//! [`BOOTSTRAP_MODE_ENV`](crate::protocol::BOOTSTRAP_MODE_ENV) and validated
+//! (a bad one: one line on stderr, exit code [`EXIT_BAD_PAYLOAD`]); the
+//! parent-death guard is armed and the parent pid checked (the manager
+//! already gone: exit code [`EXIT_MANAGER_GONE`]); a current-thread tokio
+//! runtime starts; SIGTERM is turned into a shutdown request; user code
+//! runs; its `Ok(code)` becomes the exit code, an `Err` is printed and
+//! becomes exit code [`EXIT_MAIN_ERROR`].
+//!
+//! The manager keeps the control connection open for the child's whole
+//! life: its end means the manager is gone. User code is told at once
+//! ([`ShutdownReason::ManagerGone`]) and must return within
+//! [`MANAGER_GONE_GRACE`], or the process exits with [`EXIT_MANAGER_GONE`].
+//!
+//! The manager side (spawning, serving the callback socket) lives elsewhere
+//! in this crate; the wire format lives in [`crate::protocol`].
+
+mod connect;
+mod context;
+pub mod death_guard;
+mod log;
+mod shutdown;
+
+use std::future::Future;
+use std::io::Write as _;
+use std::time::Duration;
+
+pub use self::context::ChildContext;
+pub use self::log::LogWriter;
+pub use self::shutdown::ShutdownReason;
+use crate::protocol::LOG_CHANNEL_ENV;
+pub use crate::protocol::{Bootstrap, PayloadError};
+use proc_manager_core::ChannelAddr;
+
+/// The error type user code returns.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Exit code when user code returns an error.
+pub const EXIT_MAIN_ERROR: i32 = 1;
+/// Exit code for a missing or malformed payload.
+pub const EXIT_BAD_PAYLOAD: i32 = 2;
+/// Exit code when the manager is gone: at start (the parent is not the
+/// manager) or after the control connection ended and user code did not
+/// return within [`MANAGER_GONE_GRACE`].
+pub const EXIT_MANAGER_GONE: i32 = 69;
+
+/// How long user code may keep running after the manager is gone.
+pub const MANAGER_GONE_GRACE: Duration = Duration::from_secs(2);
+
+/// How long pending log records may take to reach the manager at exit.
+const LOG_FLUSH_AT_EXIT: Duration = Duration::from_secs(1);
+
+/// Why [`run`] ended without an exit code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChildError {
+    /// The SIGTERM handler could not be installed.
+    #[error("cannot listen for SIGTERM: {0}")]
+    Signal(#[source] std::io::Error),
+    /// The manager went away and user code did not return in time.
+    #[error("the manager is gone and the child did not stop within {grace:?}")]
+    ManagerGone {
+        /// The grace period that ran out.
+        grace: Duration,
+    },
+    /// User code returned an error.
+    #[error("{0}")]
+    Main(#[source] BoxError),
+}
+
+/// The entry point of a bootstrap child: reads and validates the payload,
+/// arms the parent-death guard, runs `main` on a current-thread tokio
+/// runtime and exits the process with the code it returns (see the module
+/// docs for every exit path). Never returns and never panics on bad input.
+pub fn bootstrap<F, Fut>(main: F) -> !
+where
+    F: FnOnce(ChildContext) -> Fut,
+    Fut: Future<Output = Result<i32, BoxError>>,
+{
+    let payload = match Bootstrap::get_from_env() {
+        Ok(payload) => payload,
+        Err(e) => exit_with_message(EXIT_BAD_PAYLOAD, &e),
+    };
+    let Bootstrap::Proc { parent_pid, .. } = &payload;
+    if let Err(e) = death_guard::arm(*parent_pid) {
+        exit_with_message(EXIT_MANAGER_GONE, &e);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => exit_with_message(
+            EXIT_MAIN_ERROR,
+            &format!("cannot start a tokio runtime: {e}"),
+        ),
+    };
+    let code = match runtime.block_on(run_with(payload, log_channel_from_env(), main)) {
+        Ok(code) => code,
+        Err(ChildError::ManagerGone { grace }) => exit_with_message(
+            EXIT_MANAGER_GONE,
+            &format!("the manager is gone and the child did not stop within {grace:?}"),
+        ),
+        Err(e) => exit_with_message(EXIT_MAIN_ERROR, &e),
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
+}
+
+/// Runs `main` with a context for `payload`, inside the caller's runtime,
+/// without touching the process: no payload from the environment (the log
+/// channel still comes from [`LOG_CHANNEL_ENV`]), no death guard, no exit.
+/// For tests and for programs that own their runtime.
+///
+/// Must run inside a tokio runtime with signals enabled.
+#[allow(clippy::future_not_send)] // user code may hold !Send state; it runs on the caller's task
+pub async fn run<F, Fut>(payload: Bootstrap, main: F) -> Result<i32, ChildError>
+where
+    F: FnOnce(ChildContext) -> Fut,
+    Fut: Future<Output = Result<i32, BoxError>>,
+{
+    run_with(payload, log_channel_from_env(), main).await
+}
+
+#[allow(clippy::future_not_send)] // see `run`
+async fn run_with<F, Fut>(
+    payload: Bootstrap,
+    log_channel: Option<ChannelAddr>,
+    main: F,
+) -> Result<i32, ChildError>
+where
+    F: FnOnce(ChildContext) -> Fut,
+    Fut: Future<Output = Result<i32, BoxError>>,
+{
+    let ctx = ChildContext::new(payload, log_channel).map_err(ChildError::Signal)?;
+    let manager_gone = ctx.manager_gone();
+    let outcome = tokio::select! {
+        result = main(ctx.clone()) => result.map_err(ChildError::Main),
+        () = async {
+            manager_gone.await;
+            tokio::time::sleep(MANAGER_GONE_GRACE).await;
+        } => Err(ChildError::ManagerGone { grace: MANAGER_GONE_GRACE }),
+    };
+    ctx.log().flush_within(LOG_FLUSH_AT_EXIT).await;
+    outcome
+}
+
+/// The log channel from [`LOG_CHANNEL_ENV`]; an unparsable one is ignored.
+fn log_channel_from_env() -> Option<ChannelAddr> {
+    let text = std::env::var(LOG_CHANNEL_ENV).ok()?;
+    match text.parse() {
+        Ok(addr) => Some(addr),
+        Err(e) => {
+            tracing::warn!(%e, "ignoring {LOG_CHANNEL_ENV}");
+            None
+        }
+    }
+}
+
+/// Prints one line (`<program>: <message>`) to stderr and exits.
+fn exit_with_message(code: i32, message: &dyn std::fmt::Display) -> ! {
+    let program = std::env::args_os()
+        .next()
+        .and_then(|arg0| {
+            std::path::Path::new(&arg0)
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "bootstrap child".to_owned());
+    let line = message.to_string().replace(['\n', '\r'], " ");
+    let _ = std::io::stdout().flush();
+    let _ = writeln!(std::io::stderr().lock(), "{program}: {line}");
+    std::process::exit(code)
+}

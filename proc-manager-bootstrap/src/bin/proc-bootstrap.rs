@@ -1,3 +1,7 @@
-//! The ready-made bootstrap child (work in progress).
+//! The ready-made bootstrap child: a small echo service (see
+//! `proc_manager_bootstrap::echo`), started by a proc manager with the
+//! payload in `PROC_MANAGER_BOOTSTRAP_MODE`.
 
-fn main() {}
+fn main() {
+    proc_manager_bootstrap::child::bootstrap(proc_manager_bootstrap::echo::serve)
+}

@@ -1,3 +1,7 @@
-//! A scripted bootstrap child (work in progress).
+//! The scripted bootstrap child used by tests: see
+//! `proc_manager_testkit::fake_child::FakeChildScript`.
 
-fn main() {}
+fn main() {
+    proc_manager_testkit::fake_child::record_inherited_fds();
+    proc_manager_bootstrap::child::bootstrap(proc_manager_testkit::fake_child::run)
+}

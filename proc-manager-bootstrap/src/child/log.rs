@@ -1,0 +1,233 @@
+//! [`LogWriter`]: structured log records from the child to the manager's
+//! log channel ([`crate::protocol::LOG_CHANNEL_ENV`]).
+//!
+//! Records are queued without blocking and sent by one background task that
+//! connects on the first record. With no channel, no runtime, a failed
+//! connection or a full queue, records are dropped and counted: logging never
+//! stalls or fails the child. Frame encoding lives in [`crate::protocol`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use proc_manager_core::ChannelAddr;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::sync::{mpsc, oneshot};
+
+use super::connect::connect;
+use crate::protocol::{ChildFrame, MAX_FRAME_BYTES, write_frame};
+
+/// How many records may wait for the background task before new ones are
+/// dropped.
+const QUEUE: usize = 4096;
+
+/// The longest message sent; longer ones are cut (on a char boundary).
+const MAX_MESSAGE_BYTES: usize = MAX_FRAME_BYTES - 1024;
+
+enum Command {
+    Record(ChildFrame),
+    Flush(oneshot::Sender<()>),
+}
+
+struct Shared {
+    channel: Option<ChannelAddr>,
+    token: String,
+    queue: OnceLock<Option<mpsc::Sender<Command>>>,
+    dropped: AtomicU64,
+}
+
+/// Sends structured log records to the manager; get one from
+/// [`ChildContext::log`](super::ChildContext::log). Cheap to clone; all
+/// clones share one connection.
+///
+/// ```no_run
+/// # async fn demo(ctx: proc_manager_bootstrap::child::ChildContext) {
+/// let log = ctx.log();
+/// log.info("loaded 3 shards");
+/// log.record("trace", "fine detail");
+/// log.flush().await; // the records above have been written to the channel
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct LogWriter {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("channel", &self.shared.channel)
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
+impl LogWriter {
+    /// A writer for `channel` (none: every record is dropped), presenting
+    /// `token`.
+    pub(crate) fn new(channel: Option<ChannelAddr>, token: String) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                channel,
+                token,
+                queue: OnceLock::new(),
+                dropped: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The log channel address, if the manager gave one.
+    pub fn channel(&self) -> Option<&ChannelAddr> {
+        self.shared.channel.as_ref()
+    }
+
+    /// How many records were dropped (no channel, queue full, connection
+    /// failed).
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Queues one record with a free-form level name. Never blocks.
+    pub fn record(&self, level: &str, message: impl Into<String>) {
+        let mut message = message.into();
+        if message.len() > MAX_MESSAGE_BYTES {
+            let mut cut = MAX_MESSAGE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        let frame = ChildFrame::Log {
+            level: level.to_owned(),
+            message,
+        };
+        let sent = self
+            .queue()
+            .is_some_and(|queue| queue.try_send(Command::Record(frame)).is_ok());
+        if !sent {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Queues a `debug` record.
+    pub fn debug(&self, message: impl Into<String>) {
+        self.record("debug", message);
+    }
+
+    /// Queues an `info` record.
+    pub fn info(&self, message: impl Into<String>) {
+        self.record("info", message);
+    }
+
+    /// Queues a `warn` record.
+    pub fn warn(&self, message: impl Into<String>) {
+        self.record("warn", message);
+    }
+
+    /// Queues an `error` record.
+    pub fn error(&self, message: impl Into<String>) {
+        self.record("error", message);
+    }
+
+    /// Waits until every record queued before this call has been written to
+    /// the channel (or dropped). Returns at once when nothing was ever
+    /// logged.
+    pub async fn flush(&self) {
+        let Some(Some(queue)) = self.shared.queue.get() else {
+            return;
+        };
+        let (ack, acked) = oneshot::channel();
+        if queue.send(Command::Flush(ack)).await.is_ok() {
+            let _ = acked.await;
+        }
+    }
+
+    /// [`Self::flush`], giving up after `limit`.
+    pub(crate) async fn flush_within(&self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, self.flush()).await;
+    }
+
+    fn queue(&self) -> Option<&mpsc::Sender<Command>> {
+        self.shared
+            .queue
+            .get_or_init(|| {
+                let channel = self.shared.channel.clone()?;
+                let runtime = tokio::runtime::Handle::try_current().ok()?;
+                let (tx, rx) = mpsc::channel(QUEUE);
+                runtime.spawn(pump(
+                    channel,
+                    self.shared.token.clone(),
+                    rx,
+                    Arc::clone(&self.shared),
+                ));
+                Some(tx)
+            })
+            .as_ref()
+    }
+}
+
+/// The background task: connects, says hello, then writes records in
+/// batches, flushing whenever the queue runs dry or a flush is asked for.
+async fn pump(
+    channel: ChannelAddr,
+    token: String,
+    mut rx: mpsc::Receiver<Command>,
+    shared: Arc<Shared>,
+) {
+    let hello = ChildFrame::LogHello {
+        token,
+        pid: std::process::id(),
+    };
+    let mut writer = match connect(&channel).await {
+        Ok(stream) => {
+            let mut writer = BufWriter::new(stream);
+            match write_frame(&mut writer, &hello).await {
+                Ok(()) => Some(writer),
+                Err(e) => {
+                    tracing::debug!(%channel, error = %e, "log channel hello failed; dropping records");
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            tracing::debug!(%channel, error = %e, "cannot connect to the log channel; dropping records");
+            None
+        }
+    };
+    let mut line = Vec::with_capacity(256);
+    while let Some(command) = rx.recv().await {
+        match command {
+            Command::Record(frame) => {
+                let Some(w) = writer.as_mut() else {
+                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                line.clear();
+                let written = match serde_json::to_writer(&mut line, &frame) {
+                    Ok(()) => {
+                        line.push(b'\n');
+                        w.write_all(&line).await
+                    }
+                    Err(e) => Err(std::io::Error::other(e)),
+                };
+                let written = match written {
+                    Ok(()) if rx.is_empty() => w.flush().await,
+                    other => other,
+                };
+                if written.is_err() {
+                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    writer = None;
+                }
+            }
+            Command::Flush(ack) => {
+                if let Some(w) = writer.as_mut() {
+                    if w.flush().await.is_err() {
+                        writer = None;
+                    }
+                }
+                let _ = ack.send(());
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The `proc-bootstrap` child against a hand-written manager: hello, echo,
+//! the three ways to be asked to stop, and the log channel.
+
+mod child_support;
+
+use child_support::{FakeManager, LONG, exit_code};
+use proc_manager_bootstrap::protocol::ChildFrame;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_proc-bootstrap");
+
+#[tokio::test]
+async fn hello_carries_token_pid_and_an_address_that_echoes() {
+    let manager = FakeManager::new();
+    let mut child = manager.spawn(PROGRAM, &manager.payload());
+    let (mut control, hello) = manager.accept_hello().await;
+    let ChildFrame::Hello { token, pid, addr } = hello else {
+        panic!("expected a hello, got {hello:?}");
+    };
+    assert_eq!(token, manager.token);
+    assert_eq!(Some(pid), child.id());
+    let path = addr.as_unix_path().expect("a unix address").to_owned();
+    assert!(path.starts_with(&manager.socket_dir), "{path:?}");
+
+    for round in 0..3 {
+        let stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        for i in 0..5 {
+            let line = format!("round {round} line {i}");
+            write
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .unwrap();
+            let back = tokio::time::timeout(LONG, lines.next_line())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(back.as_deref(), Some(line.as_str()));
+        }
+    }
+
+    control.stop("test over").await;
+    assert_eq!(exit_code(&mut child).await, Some(0));
+    assert!(!path.exists(), "the echo socket is removed at exit");
+}
+
+#[tokio::test]
+async fn sigterm_is_a_shutdown_request_and_exits_zero() {
+    let manager = FakeManager::new();
+    let mut child = manager.spawn(PROGRAM, &manager.payload());
+    let (_control, _hello) = manager.accept_hello().await;
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(exit_code(&mut child).await, Some(0));
+}
+
+#[tokio::test]
+async fn end_of_the_control_connection_means_the_manager_is_gone() {
+    let manager = FakeManager::new();
+    let mut child = manager.spawn(PROGRAM, &manager.payload());
+    let (control, _hello) = manager.accept_hello().await;
+    drop(control);
+    assert_eq!(exit_code(&mut child).await, Some(0));
+}
+
+#[tokio::test]
+async fn log_records_arrive_on_the_log_channel() {
+    let manager = FakeManager::new();
+    let mut child = manager.spawn(PROGRAM, &manager.payload());
+    let (mut control, hello) = manager.accept_hello().await;
+    let ChildFrame::Hello { addr, .. } = hello else {
+        panic!("expected a hello, got {hello:?}");
+    };
+    let mut log = manager.accept_log().await;
+    let first = log.read().await;
+    assert_eq!(
+        first,
+        Some(ChildFrame::LogHello {
+            token: manager.token.clone(),
+            pid: child.id().unwrap(),
+        })
+    );
+    let Some(ChildFrame::Log { level, message }) = log.read().await else {
+        panic!("expected a log record");
+    };
+    assert_eq!(level, "info");
+    assert_eq!(message, format!("echo serving at {addr}"));
+
+    control.stop("because").await;
+    let Some(ChildFrame::Log { message, .. }) = log.read().await else {
+        panic!("expected the stopping record");
+    };
+    assert!(
+        message.contains("stop requested by the manager: because"),
+        "{message}"
+    );
+    assert_eq!(exit_code(&mut child).await, Some(0));
+    assert_eq!(log.read().await, None, "the log channel closes at exit");
+}
