@@ -6,7 +6,7 @@ mod child_support;
 use std::process::Stdio;
 
 use base64::Engine as _;
-use child_support::{FakeManager, LONG, output};
+use child_support::*;
 use proc_manager_bootstrap::child::{EXIT_BAD_PAYLOAD, EXIT_MANAGER_GONE};
 use proc_manager_bootstrap::protocol::{BOOTSTRAP_MODE_ENV, ChildFrame};
 use tokio::io::AsyncWriteExt;
@@ -17,8 +17,8 @@ fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-async fn assert_refused(manager: &FakeManager, encoded: Option<&str>, what: &str) {
-    let out = output(manager.spawn_raw(PROGRAM, encoded)).await;
+async fn assert_refused(harness: &ChildHarness, encoded: Option<&str>, what: &str) {
+    let out = output(spawn_raw(harness, PROGRAM, encoded)).await;
     assert_eq!(out.status.code(), Some(EXIT_BAD_PAYLOAD), "{what}: {out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -33,8 +33,8 @@ async fn assert_refused(manager: &FakeManager, encoded: Option<&str>, what: &str
 
 #[tokio::test]
 async fn bad_payloads_exit_2_with_one_line_naming_the_variable() {
-    let manager = FakeManager::new();
-    let good = manager.payload().encode().unwrap();
+    let harness = harness();
+    let good = harness.payload(None).encode().unwrap();
     let json = String::from_utf8(
         base64::engine::general_purpose::STANDARD
             .decode(&good)
@@ -45,37 +45,29 @@ async fn bad_payloads_exit_2_with_one_line_naming_the_variable() {
     let wrong_version = b64(&json.replace("\"version\":1", "\"version\":7"));
     assert_ne!(wrong_version, good);
 
-    assert_refused(&manager, None, "missing").await;
-    assert_refused(&manager, Some(""), "empty").await;
-    assert_refused(&manager, Some(truncated), "truncated").await;
-    assert_refused(&manager, Some("not base64 at all!"), "non-base64").await;
-    assert_refused(&manager, Some(&b64("{\"mode\": \"proc\", ")), "bad json").await;
-    assert_refused(&manager, Some(&b64("[1, 2, 3]")), "json of another shape").await;
-    assert_refused(&manager, Some(&wrong_version), "wrong version").await;
+    assert_refused(&harness, None, "missing").await;
+    assert_refused(&harness, Some(""), "empty").await;
+    assert_refused(&harness, Some(truncated), "truncated").await;
+    assert_refused(&harness, Some("not base64 at all!"), "non-base64").await;
+    assert_refused(&harness, Some(&b64("{\"mode\": \"proc\", ")), "bad json").await;
+    assert_refused(&harness, Some(&b64("[1, 2, 3]")), "json of another shape").await;
+    assert_refused(&harness, Some(&wrong_version), "wrong version").await;
 }
 
 #[tokio::test]
 async fn a_parent_that_is_not_the_manager_makes_the_child_exit_at_once() {
-    let manager = FakeManager::new();
+    let harness = harness();
     let not_parent = std::process::id().wrapping_add(1_000_000);
-    let payload = manager.payload_for_parent(not_parent, None);
-    let out = output(manager.spawn(PROGRAM, &payload)).await;
+    let payload = harness.payload_for_parent(not_parent, None);
+    let out = output(spawn(&harness, PROGRAM, &payload)).await;
     assert_eq!(out.status.code(), Some(EXIT_MANAGER_GONE), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("manager is gone"), "{stderr:?}");
     assert!(stderr.contains(&not_parent.to_string()), "{stderr:?}");
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
-    let FakeManager {
-        callback,
-        dir: _dir,
-        ..
-    } = manager;
-    let callback = callback.into_std().unwrap();
-    callback.set_nonblocking(true).unwrap();
-    let accepted = callback.accept();
     assert!(
-        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-        "the child must not call back: {accepted:?}"
+        !harness.call_back_pending().unwrap(),
+        "the child must not call back"
     );
 }
 
@@ -84,7 +76,7 @@ async fn a_parent_that_is_not_the_manager_makes_the_child_exit_at_once() {
 /// signal), which the test sees through a pidfd.
 #[tokio::test]
 async fn the_child_dies_with_its_manager_process() {
-    let manager = FakeManager::new();
+    let harness = harness();
     let mut shell = tokio::process::Command::new("sh")
         .arg("-c")
         .arg("read payload; PROC_MANAGER_BOOTSTRAP_MODE=\"$payload\" \"$0\" & wait")
@@ -96,7 +88,7 @@ async fn the_child_dies_with_its_manager_process() {
         .spawn()
         .unwrap();
     let shell_pid = shell.id().unwrap();
-    let payload = manager
+    let payload = harness
         .payload_for_parent(shell_pid, None)
         .encode()
         .unwrap();
@@ -107,7 +99,7 @@ async fn the_child_dies_with_its_manager_process() {
         .unwrap();
     drop(stdin);
 
-    let (mut control, hello) = manager.accept_hello().await;
+    let (mut control, hello) = accept_hello(&harness).await;
     let ChildFrame::Hello { pid, .. } = hello else {
         panic!("expected a hello, got {hello:?}");
     };
@@ -129,5 +121,9 @@ async fn the_child_dies_with_its_manager_process() {
         .unwrap();
     let gone = tokio::time::timeout(LONG, pidfd.readable()).await;
     assert!(gone.is_ok(), "child {pid} outlived its manager");
-    assert_eq!(control.read().await, None, "its control connection ended");
+    assert_eq!(
+        read(&mut control).await,
+        None,
+        "its control connection ended"
+    );
 }

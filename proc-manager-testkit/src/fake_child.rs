@@ -18,12 +18,15 @@
 //! ```
 //!
 //! Submodules: `script` (the vocabulary), `runner` (the binary's body),
-//! `locate` (finding/building the binary).
+//! `locate` (finding/building the binary), `harness` (a hand-written
+//! manager side for driving a child directly).
 
+mod harness;
 mod locate;
 mod runner;
 mod script;
 
+pub use harness::{ChildHarness, HarnessConn};
 pub use locate::{FAKE_CHILD_ENV, command, path};
 pub use runner::{record_inherited_fds, run};
 pub use script::{FakeChildScript, OnShutdown, Step, Stream};

@@ -20,7 +20,7 @@ async fn no_config_serves_echo_and_exits_zero_on_stop() {
     let back = echo_round_trip(&addr, "ping").await;
     assert_eq!(back.as_deref(), Some("ping"));
 
-    control.stop("done").await;
+    control.stop("done").await.unwrap();
     let out = output(child).await;
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -64,11 +64,11 @@ async fn wrong_token_then_right_one() {
     let ChildFrame::Hello { token, .. } = frame else {
         panic!("expected a hello, got {frame:?}");
     };
-    assert_ne!(token, manager.token);
+    assert_ne!(token, manager.token());
     // The manager drops a bad call-back; that is not a shutdown request.
     drop(bad);
     let (mut control, _addr) = manager.hello(&child).await;
-    control.stop("bye").await;
+    control.stop("bye").await.unwrap();
     let out = output(child).await;
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -85,7 +85,7 @@ async fn exit_on_shutdown_after_a_delay_with_a_code() {
     let mut child = manager.spawn();
     let (mut control, _addr) = manager.hello(&child).await;
     let asked = Instant::now();
-    control.stop("now").await;
+    control.stop("now").await.unwrap();
     assert_eq!(wait(&mut child).await.code(), Some(5));
     assert!(asked.elapsed() >= Duration::from_millis(200));
 }
@@ -101,7 +101,7 @@ async fn ignore_shutdown_survives_stop_and_sigterm_until_killed() {
     // caught and ignored.
     signal(&child, Signal::SIGTERM);
     stderr_until(&mut stderr, "ignoring shutdown request (received SIGTERM)").await;
-    control.stop("please").await;
+    control.stop("please").await.unwrap();
     // Still serving after both requests.
     let back = echo_round_trip(&addr, "still there?").await;
     assert_eq!(back.as_deref(), Some("still there?"));
@@ -136,14 +136,14 @@ async fn log_records_reach_the_log_channel() {
     let (_control, _addr) = manager.hello(&child).await;
     let mut log = manager.accept_log().await;
     assert_eq!(
-        log.read().await,
+        read(&mut log).await,
         Some(ChildFrame::LogHello {
-            token: manager.token.clone(),
+            token: manager.token().to_owned(),
             pid: child.id().unwrap()
         })
     );
     assert_eq!(
-        log.read().await,
+        read(&mut log).await,
         Some(ChildFrame::Log {
             level: "warn".into(),
             message: "disk almost full".into()

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use proc_manager_bootstrap::BootstrapProcConfig;
 use serde::{Deserialize, Serialize};
 
 /// One of the child's standard output streams.
@@ -316,6 +317,13 @@ impl FakeChildScript {
     /// The script as the JSON `config` of a bootstrap payload.
     pub fn to_config(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The script as the per-proc config of a
+    /// [`BootstrapProcManager`](proc_manager_bootstrap::BootstrapProcManager)
+    /// spawn (`spawn_with(id, addr, script.into_config())`).
+    pub fn into_config(self) -> BootstrapProcConfig {
+        BootstrapProcConfig::with_config(self.to_config())
     }
 
     /// The script in a payload's `config`; none means
