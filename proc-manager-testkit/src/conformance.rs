@@ -1,1 +1,95 @@
-//! Work in progress.
+//! The conformance suite: the `# Contract` sections of
+//! [`proc_manager_core::ProcHandle`], [`proc_manager_core::ProcManager`] and
+//! [`proc_manager_core::BulkTerminate`], as executable checks that every
+//! backend runs on itself.
+//!
+//! - [`ConformanceTarget`] is what a backend provides: a fresh manager, a
+//!   config for each [`Behavior`] the checks need, and its [`Capabilities`].
+//! - One `pub async fn check_*` per behaviour of the contract (see
+//!   [`CHECKS`]); each spawns what it needs on a fresh manager, is bounded by
+//!   [`CHECK_TIMEOUT`], forces whatever it spawned when it ends, and returns
+//!   a [`CheckResult`] whose failure message says what was expected and what
+//!   was seen.
+//! - [`run_all`] runs them all into a [`ConformanceReport`];
+//!   [`crate::conformance_tests!`] expands to one named `#[test]` per check.
+//!
+//! A check that needs a behaviour the target cannot express, a capability it
+//! lacks or [`proc_manager_core::BulkTerminate`] is *skipped* with the
+//! reason, never reported as passed.
+//!
+//! The fake procs themselves (how a backend makes a proc ignore SIGTERM, …)
+//! are the target's business: see [`crate::fake_child`] for the bootstrap
+//! backend's.
+
+mod checks;
+mod path;
+mod report;
+pub(crate) mod runner;
+mod target;
+
+pub use checks::*;
+pub use path::{check_observed_path, is_reachable};
+pub use report::{CheckResult, ConformanceReport, Outcome};
+pub use runner::{CHECK_TIMEOUT, CHECKS, SHOULD, run_all, run_check, run_test};
+pub use target::{Behavior, Capabilities, ConformanceTarget};
+
+/// The list of checks, handed to `$callback` as `name => check_fn` pairs.
+/// One list, used by [`CHECKS`], [`run_check`] and
+/// [`crate::conformance_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_checks {
+    ([$($callback:tt)*] { $($args:tt)* }) => {
+        $($callback)*! { { $($args)* }
+            spawn_running_ready => check_spawn_running_ready,
+            ready_on_early_exit => check_ready_on_early_exit,
+            ready_waiter_sees_stop => check_ready_waiter_sees_stop,
+            wait_many => check_wait_many,
+            watch_ordering => check_watch_ordering,
+            terminate_polite => check_terminate_polite,
+            terminate_escalates_at_deadline => check_terminate_escalates_at_deadline,
+            kill => check_kill,
+            concurrent_stop => check_concurrent_stop,
+            idempotent_stop => check_idempotent_stop,
+            already_terminated => check_already_terminated,
+            duplicate_id => check_duplicate_id,
+            id_reusable_after_end => check_id_reusable_after_end,
+            unknown_id => check_unknown_id,
+            lookups => check_lookups,
+            terminate_all_counts => check_terminate_all_counts,
+            terminate_all_single_deadline => check_terminate_all_single_deadline,
+            terminate_all_concurrency_cap => check_terminate_all_concurrency_cap,
+        }
+    };
+}
+
+/// Expands to one `#[test]` per conformance check, named after the check,
+/// each running it against a fresh `$target` on its own two-worker tokio
+/// runtime. A failure panics with the check's expected-versus-seen message;
+/// a skip prints `SKIPPED: <reason>` to stderr.
+///
+/// Put it in a test file of your backend (`tests/conformance.rs`):
+///
+/// ```ignore
+/// use proc_manager_testkit::conformance_tests;
+/// conformance_tests!(my_backend_tests::MyTarget::new());
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($target:expr $(,)?) => {
+        $crate::__conformance_checks!([$crate::__conformance_test_fns] { $target });
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test_fns {
+    ({ $target:expr } $($name:ident => $check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::conformance::run_test(stringify!($name), || $target);
+            }
+        )*
+    };
+}

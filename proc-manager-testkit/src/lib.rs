@@ -1,4 +1,4 @@
-//! Test support for proc-manager backends (work in progress).
+#![doc = include_str!("../README.md")]
 
 pub mod conformance;
 pub mod fake_child;
