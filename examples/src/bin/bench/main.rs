@@ -1,0 +1,117 @@
+//! `bench`: measures every performance target of proc-manager against the
+//! best simple hand-written tokio code doing the same work, in the same run,
+//! alternating the two round by round so a noisy machine affects both alike.
+//!
+//! ```text
+//! cargo run --release -p proc-manager-examples --bin bench -- [--quick] [--json FILE] [--only a,b]
+//! ```
+//!
+//! The bench is also its own child: started with `PROC_MANAGER_BOOTSTRAP_MODE`
+//! set, it runs the behaviour its payload's config selects (`mode.rs`).
+//! The memory scenario runs each side in a fresh copy of the bench
+//! (`--memory-probe`), so one side's heap cannot hide the other's.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod baseline;
+mod child;
+mod harness;
+mod mode;
+mod report;
+mod scenarios;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+use crate::harness::Result;
+use crate::scenarios::Side;
+
+/// The command line.
+#[derive(Debug, Default)]
+struct Args {
+    quick: bool,
+    json: Option<PathBuf>,
+    only: Option<Vec<String>>,
+    memory_probe: Option<(Side, usize)>,
+}
+
+const USAGE: &str = "usage: bench [--quick] [--json FILE] [--only scenario,scenario...]";
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args::default();
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => args.quick = true,
+            "--json" => args.json = Some(it.next().ok_or("--json needs a file")?.into()),
+            "--only" => {
+                let list = it.next().ok_or("--only needs scenario names")?;
+                args.only = Some(list.split(',').map(str::to_owned).collect());
+            }
+            "--memory-probe" => {
+                let side = it.next().ok_or("--memory-probe needs a side")?.parse()?;
+                let n = it.next().ok_or("--memory-probe needs a count")?.parse()?;
+                args.memory_probe = Some((side, n));
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}\nscenarios: {}", scenarios::NAMES.join(", "));
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
+        }
+    }
+    if let Some(only) = &args.only {
+        for name in only {
+            if !scenarios::NAMES.contains(&name.as_str()) {
+                return Err(format!("unknown scenario {name:?}").into());
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Raises the soft open-files limit to the hard one: a thousand children
+/// with pipes and sockets need several thousand fds.
+fn raise_nofile() -> Result<u64> {
+    let (_soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    Ok(hard)
+}
+
+fn main() -> ExitCode {
+    if std::env::var_os(proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV).is_some() {
+        child::run();
+    }
+    match real_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<()> {
+    let args = parse_args()?;
+    let nofile = raise_nofile()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if let Some((side, n)) = args.memory_probe {
+        return runtime.block_on(scenarios::memory::probe(side, n));
+    }
+    println!(
+        "proc-manager bench ({}), {} cpus, RLIMIT_NOFILE {nofile}",
+        if args.quick { "quick" } else { "full" },
+        std::thread::available_parallelism().map_or(0, usize::from),
+    );
+    let rows = runtime.block_on(scenarios::run_all(args.quick, args.only.as_deref()))?;
+    println!("\n{}", report::table(&rows));
+    if let Some(path) = &args.json {
+        report::write_json(&rows, path)?;
+        println!("JSON written to {}", path.display());
+    }
+    Ok(())
+}
