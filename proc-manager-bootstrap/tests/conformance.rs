@@ -1,0 +1,67 @@
+//! `BootstrapProcManager`, running the `fake-child` binary, passes the whole
+//! conformance suite: one named test per check, plus a run of them all that
+//! must report no failure and no skip.
+
+use std::time::Duration;
+
+use proc_manager_bootstrap::{BootstrapProcConfig, BootstrapProcManager, BulkTerminate};
+use proc_manager_testkit::conformance::{self, Behavior, Capabilities, ConformanceTarget};
+use proc_manager_testkit::fake_child::{self, FakeChildScript};
+
+/// Each behaviour as a `FakeChildScript` in the payload's config.
+struct BootstrapTarget;
+
+impl ConformanceTarget for BootstrapTarget {
+    type Manager = BootstrapProcManager;
+
+    fn manager(&self) -> BootstrapProcManager {
+        BootstrapProcManager::new(fake_child::command())
+    }
+
+    fn config(&self, behavior: &Behavior) -> Option<BootstrapProcConfig> {
+        let ms = Duration::from_millis;
+        let script = match *behavior {
+            Behavior::ReadyThenServe => FakeChildScript::serving(),
+            Behavior::ReadyThenSlowStop { delay_ms } => {
+                FakeChildScript::serving().exit_on_shutdown(0, ms(delay_ms))
+            }
+            Behavior::ReadyThenIgnoreStop => FakeChildScript::serving().ignore_shutdown(),
+            Behavior::NeverReady => FakeChildScript::new(),
+            Behavior::ExitBeforeReady { code, after_ms } => {
+                FakeChildScript::new().exit_after(code, ms(after_ms))
+            }
+            Behavior::ExitAfterReady { code, after_ms } => {
+                FakeChildScript::serving().exit_after(code, ms(after_ms))
+            }
+            _ => return None,
+        };
+        Some(script.into_config())
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // The handle documents "a few ms, at most about 500 ms" after the deadline.
+        Capabilities::os_processes(Duration::from_millis(750))
+    }
+
+    fn bulk<'a>(&self, manager: &'a BootstrapProcManager) -> Option<&'a dyn BulkTerminate> {
+        Some(manager)
+    }
+}
+
+proc_manager_testkit::conformance_tests!(BootstrapTarget);
+
+#[test]
+fn every_behavior_has_a_script() {
+    for behavior in Behavior::USED {
+        assert!(BootstrapTarget.config(&behavior).is_some(), "{behavior:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all_reports_no_failure_and_no_skip() {
+    let report = conformance::run_all(&BootstrapTarget).await;
+    eprintln!("{report}");
+    report.assert_no_failures();
+    assert_eq!(report.skipped().count(), 0, "{report}");
+    assert_eq!(report.results.len(), conformance::CHECKS.len());
+}
