@@ -22,7 +22,8 @@ const MAX_UNIX_PATH: usize = 107;
 
 /// Serves the echo service for `ctx`: binds, calls
 /// [`ChildContext::ready`], echoes until shutdown is requested, and returns
-/// `Ok(0)`.
+/// `Ok(0)`. With the proc config `{"log": true}` it also sends a record on
+/// the log channel when it starts serving and when it stops.
 ///
 /// ```no_run
 /// // The whole `main` of the `proc-bootstrap` binary:
@@ -31,10 +32,24 @@ const MAX_UNIX_PATH: usize = 107;
 pub async fn serve(ctx: ChildContext) -> Result<i32, BoxError> {
     let server = EchoServer::bind(ctx.socket_dir()).await?;
     ctx.ready(server.addr().clone()).await?;
-    ctx.log().info(format!("echo serving at {}", server.addr()));
+    let log = wants_log(&ctx).then(|| ctx.log());
+    if let Some(log) = &log {
+        log.info(format!("echo serving at {}", server.addr()));
+    }
     let reason = server.run(ctx.shutdown_requested()).await;
-    ctx.log().info(format!("echo stopping: {reason}"));
+    if let Some(log) = &log {
+        log.info(format!("echo stopping: {reason}"));
+    }
     Ok(0)
+}
+
+/// Whether the proc config asks for log records (`{"log": true}`): off by
+/// default, so an idle echo child costs the manager no log connection.
+fn wants_log(ctx: &ChildContext) -> bool {
+    ctx.config()
+        .and_then(|config| config.get("log"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
 }
 
 enum Listener {

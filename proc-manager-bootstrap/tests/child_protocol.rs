@@ -67,7 +67,8 @@ async fn end_of_the_control_connection_means_the_manager_is_gone() {
 #[tokio::test]
 async fn log_records_arrive_on_the_log_channel() {
     let harness = harness();
-    let mut child = spawn(&harness, PROGRAM, &harness.payload(None));
+    let payload = harness.payload(Some(serde_json::json!({"log": true})));
+    let mut child = spawn(&harness, PROGRAM, &payload);
     let (mut control, hello) = accept_hello(&harness).await;
     let ChildFrame::Hello { addr, .. } = hello else {
         panic!("expected a hello, got {hello:?}");
