@@ -1,7 +1,7 @@
 //! [`BulkTerminate`] for [`LocalProcManager`]: stopping every live proc with
 //! one deadline and a cap on stop operations in flight.
 //!
-//! Stopping one proc is [`crate::shared::ProcShared::stop_by`]; this module
+//! Stopping one proc is the same as in [`crate::shared::ProcShared::stop_by`]; this module
 //! only schedules those and counts the outcomes.
 
 use std::pin::pin;
@@ -40,26 +40,42 @@ impl BulkTerminate for LocalProcManager {
         let give_up = deadline_after(timeout.saturating_add(AFTER_ABORT_BOUND));
         let live: Vec<_> = self
             .procs()
-            .values()
+            .procs()
+            .iter()
             .filter(|h| h.status().is_alive())
             .cloned()
             .collect();
         tracing::debug!(procs = live.len(), ?timeout, max_in_flight, "terminate_all");
 
+        // In spawn order, which is also the order of the procs' memory.
         let mut stops = pin!(
-            futures::stream::iter(live.clone())
-                .map(|handle| async move {
-                    // An `Err` is a proc that ended before its turn.
-                    let _ = handle.shared().stop_by(deadline).await;
+            futures::stream::iter(0..live.len())
+                .map(|i| {
+                    let shared = live[i].shared();
+                    async move {
+                        // No timer of its own: the sweep below is the deadline.
+                        let status = match shared.cell.mark_stopping() {
+                            status if status.is_exit() => status,
+                            _ => shared.cell.wait_terminal().await,
+                        };
+                        matches!(status, ProcStatus::Killed { .. })
+                    }
                 })
                 .buffer_unordered(max_in_flight.max(1))
         );
         let mut sweep = pin!(tokio::time::sleep_until(deadline));
         let mut swept = false;
         let mut too_late = pin!(tokio::time::sleep_until(give_up));
+        let (mut ended, mut killed) = (0, 0);
         loop {
             tokio::select! {
-                next = stops.next() => if next.is_none() { break },
+                next = stops.next() => match next {
+                    Some(was_killed) => {
+                        ended += 1;
+                        killed += usize::from(was_killed);
+                    }
+                    None => break,
+                },
                 () = &mut sweep, if !swept => {
                     // One deadline for the whole call: procs still queued
                     // behind the cap get no polite turn of their own.
@@ -72,20 +88,23 @@ impl BulkTerminate for LocalProcManager {
             }
         }
 
-        // Counted from the statuses, so the counts add up even when the
-        // call gave up on some procs.
-        let (mut polite, mut killed, mut failures) = (0, 0, Vec::new());
-        for handle in &live {
-            match handle.status() {
-                ProcStatus::Killed { .. } => killed += 1,
-                status if status.is_exit() => polite += 1,
-                _ => {
-                    let reason = format!("not dropped {AFTER_ABORT_BOUND:?} after its abort");
-                    tracing::warn!(parent: &handle.shared().span, "{reason}");
-                    failures.push((handle.proc_id().clone(), reason));
+        let mut failures = Vec::new();
+        if ended < live.len() {
+            // Gave up on some: count from the statuses so the counts add up.
+            (ended, killed) = (0, 0);
+            for handle in &live {
+                match handle.status() {
+                    ProcStatus::Killed { .. } => (ended, killed) = (ended + 1, killed + 1),
+                    status if status.is_exit() => ended += 1,
+                    _ => {
+                        let reason = format!("not dropped {AFTER_ABORT_BOUND:?} after its abort");
+                        tracing::warn!(parent: &handle.shared().span, "{reason}");
+                        failures.push((handle.proc_id().clone(), reason));
+                    }
                 }
             }
         }
+        let polite = ended - killed;
         let mut summary = TerminateSummary::new(live.len(), polite, killed, failures.len());
         summary.failures = failures;
         summary.elapsed = started.elapsed();

@@ -7,6 +7,7 @@ mod handle;
 mod manager;
 mod output;
 mod shared;
+mod table;
 mod task;
 
 pub use config::LocalProcConfig;

@@ -5,7 +5,6 @@
 //! `terminate_all` is in [`crate::bulk`]; what a proc's task does is in
 //! [`crate::task`].
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -24,6 +23,7 @@ use crate::context::ProcContext;
 use crate::handle::LocalProcHandle;
 use crate::output::{Output, Sinks};
 use crate::shared::ProcShared;
+use crate::table::ProcTable;
 use crate::task::{ExitGuard, Launch, launcher};
 
 /// Runs procs as tokio tasks of the current process, behind the same traits
@@ -60,7 +60,7 @@ use crate::task::{ExitGuard, Launch, launcher};
 /// ```
 pub struct LocalProcManager {
     launch: Box<Launch>,
-    procs: Mutex<HashMap<ProcId, LocalProcHandle>>,
+    procs: Mutex<ProcTable<LocalProcHandle>>,
     sinks: Sinks,
     max_lines: usize,
     max_bytes: usize,
@@ -93,7 +93,7 @@ impl LocalProcManager {
         }
     }
 
-    pub(crate) fn procs(&self) -> MutexGuard<'_, HashMap<ProcId, LocalProcHandle>> {
+    pub(crate) fn procs(&self) -> MutexGuard<'_, ProcTable<LocalProcHandle>> {
         self.procs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -109,30 +109,30 @@ impl LocalProcManager {
             proc_id: proc_id.clone(),
             source: io::Error::other(err),
         })?;
-        let mut procs = self.procs();
-        if procs.get(&proc_id).is_some_and(|h| h.status().is_alive()) {
-            return Err(SpawnError::Duplicate { proc_id });
-        }
-        let span = tracing::info_span!("proc", proc_id = %proc_id);
-        let running = ProcStatus::Running {
-            pid: self.pid,
-            started_at: SystemTime::now(),
+        let make = |proc_id: &ProcId| {
+            let span = tracing::info_span!("proc", proc_id = %proc_id);
+            let running = ProcStatus::Running {
+                pid: self.pid,
+                started_at: SystemTime::now(),
+            };
+            let shared = Arc::new(ProcShared {
+                cell: StatusCell::with_status(proc_id.clone(), running),
+                abort: OnceLock::new(),
+                output: Mutex::new(Output::new(self.max_lines, self.max_bytes)),
+                sinks: self.sinks.clone(),
+                span,
+            });
+            let ctx = ProcContext::new(shared.clone(), backend_addr, config.config);
+            let abort = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));
+            // A fresh OnceLock: this cannot already be set.
+            let _ = shared.abort.set(abort);
+            tracing::debug!(parent: &shared.span, "proc spawned");
+            LocalProcHandle::new(shared)
         };
-        let shared = Arc::new(ProcShared {
-            cell: StatusCell::with_status(proc_id.clone(), running),
-            abort: OnceLock::new(),
-            output: Mutex::new(Output::new(self.max_lines, self.max_bytes)),
-            sinks: self.sinks.clone(),
-            span,
-        });
-        let ctx = ProcContext::new(shared.clone(), backend_addr, config.config);
-        let abort = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));
-        // A fresh OnceLock: this cannot already be set.
-        let _ = shared.abort.set(abort);
-        tracing::debug!(parent: &shared.span, "proc spawned");
-        let handle = LocalProcHandle::new(shared);
-        procs.insert(proc_id, handle.clone());
-        Ok(handle)
+        self.procs()
+            .claim(proc_id, |old| old.status().is_alive(), make)
+            .cloned()
+            .map_err(|proc_id| SpawnError::Duplicate { proc_id })
     }
 }
 
@@ -159,13 +159,13 @@ impl ProcManager for LocalProcManager {
     }
 
     fn proc_ids(&self) -> Vec<ProcId> {
-        self.procs().keys().cloned().collect()
+        self.procs().ids().to_vec()
     }
 }
 
 impl Drop for LocalProcManager {
     fn drop(&mut self) {
-        for handle in self.procs().values() {
+        for handle in self.procs().procs() {
             handle.shared().abort();
         }
     }
@@ -174,7 +174,7 @@ impl Drop for LocalProcManager {
 impl fmt::Debug for LocalProcManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalProcManager")
-            .field("procs", &self.procs().len())
+            .field("procs", &self.procs().ids().len())
             .field("sinks", &self.sinks.len())
             .field("max_lines", &self.max_lines)
             .field("max_bytes", &self.max_bytes)
@@ -226,7 +226,7 @@ impl LocalProcManagerBuilder {
     pub fn build(self) -> LocalProcManager {
         LocalProcManager {
             launch: self.launch,
-            procs: Mutex::new(HashMap::new()),
+            procs: Mutex::new(ProcTable::new()),
             sinks: self.sinks.into(),
             max_lines: self.max_lines,
             max_bytes: self.max_bytes,
