@@ -48,6 +48,13 @@ use crate::protocol::LOG_CHANNEL_ENV;
 pub use crate::protocol::{Bootstrap, PayloadError};
 use proc_manager_core::ChannelAddr;
 
+// The context is handed to user code and moved across tasks.
+const _: () = {
+    const fn assert_context<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+    assert_context::<ChildContext>();
+    assert_context::<LogWriter>();
+};
+
 /// The error type user code returns.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -154,3 +154,20 @@ async fn echo<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send>(stream: S)
         tracing::debug!(error = %e, "echo connection ended");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_socket_dir_too_long_for_a_unix_path_falls_back_to_tcp() {
+        let long = std::env::temp_dir().join("d".repeat(120));
+        let server = EchoServer::bind(&long).await.expect("bind");
+        assert!(
+            matches!(server.addr(), ChannelAddr::Tcp(a) if a.ip().is_loopback() && a.port() != 0),
+            "{:?}",
+            server.addr()
+        );
+        assert!(!long.exists(), "nothing is created for the tcp fallback");
+    }
+}

@@ -231,3 +231,65 @@ async fn pump(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::read_frame;
+
+    #[tokio::test]
+    async fn without_a_channel_records_are_dropped_and_counted() {
+        let log = LogWriter::new(None, "t".into());
+        log.info("a");
+        log.warn("b");
+        log.flush().await;
+        assert_eq!(log.dropped(), 2);
+    }
+
+    #[tokio::test]
+    async fn records_arrive_in_order_after_the_hello_and_flush_waits_for_them() {
+        let dir = std::env::temp_dir().join(format!("pm-log-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let path = dir.join("log.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = tokio::net::UnixListener::bind(&path).expect("bind");
+        let log = LogWriter::new(Some(ChannelAddr::unix(&path).expect("addr")), "tok".into());
+        let long = "é".repeat(MAX_FRAME_BYTES);
+        log.debug("one");
+        log.error("two");
+        log.record("custom", long);
+        log.flush().await;
+        let (stream, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .expect("connected in time")
+            .expect("accept");
+        let mut reader = tokio::io::BufReader::new(stream);
+        let mut buf = Vec::new();
+        let mut frames = Vec::new();
+        for _ in 0..4 {
+            let frame: Option<ChildFrame> = read_frame(&mut reader, &mut buf).await.expect("frame");
+            frames.push(frame.expect("not the end"));
+        }
+        assert_eq!(
+            frames[0],
+            ChildFrame::LogHello {
+                token: "tok".into(),
+                pid: std::process::id()
+            }
+        );
+        assert_eq!(
+            frames[1],
+            ChildFrame::Log {
+                level: "debug".into(),
+                message: "one".into()
+            }
+        );
+        assert!(matches!(&frames[2], ChildFrame::Log { level, .. } if level == "error"));
+        let ChildFrame::Log { message, .. } = &frames[3] else {
+            panic!("expected a record, got {:?}", frames[3]);
+        };
+        assert!(message.len() <= MAX_MESSAGE_BYTES && message.chars().all(|c| c == 'é'));
+        assert_eq!(log.dropped(), 0);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
