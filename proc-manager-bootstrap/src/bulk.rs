@@ -50,7 +50,9 @@ impl BulkTerminate for BootstrapProcManager {
             }
             match shared.force_kill() {
                 Ok(()) => forced[i] = true,
-                Err(err) => failures.push((shared.proc_id.clone(), format!("SIGKILL failed: {err}"))),
+                Err(err) => {
+                    failures.push((shared.proc_id.clone(), format!("SIGKILL failed: {err}")))
+                }
             }
         }
         let waits = live.iter().map(|handle| {
@@ -66,7 +68,10 @@ impl BulkTerminate for BootstrapProcManager {
                 Err(_) => {
                     let id = live[i].proc_id().clone();
                     if !failures.iter().any(|(f, _)| f == &id) {
-                        failures.push((id, format!("still alive {AFTER_KILL_BOUND:?} after SIGKILL")));
+                        failures.push((
+                            id,
+                            format!("still alive {AFTER_KILL_BOUND:?} after SIGKILL"),
+                        ));
                     }
                 }
             }

@@ -32,11 +32,18 @@ async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<Hello, String
     let (read, write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut buf = Vec::new();
-    let frame = tokio::time::timeout(HELLO_TIMEOUT, read_frame::<_, ChildFrame>(&mut reader, &mut buf))
-        .await
-        .map_err(|_| format!("no hello within {HELLO_TIMEOUT:?}"))?;
+    let frame = tokio::time::timeout(
+        HELLO_TIMEOUT,
+        read_frame::<_, ChildFrame>(&mut reader, &mut buf),
+    )
+    .await
+    .map_err(|_| format!("no hello within {HELLO_TIMEOUT:?}"))?;
     match frame {
-        Ok(Some(ChildFrame::Hello { token: presented, pid, addr })) => {
+        Ok(Some(ChildFrame::Hello {
+            token: presented,
+            pid,
+            addr,
+        })) => {
             if tokens_match(&token, &presented) {
                 Ok((reader, write, pid, addr))
             } else {
@@ -101,7 +108,10 @@ pub(crate) async fn serve(
         }),
         _ => None,
     });
-    if matches!(became_ready, Ok((ProcStatus::Running { .. }, ProcStatus::Ready { .. }))) {
+    if matches!(
+        became_ready,
+        Ok((ProcStatus::Running { .. }, ProcStatus::Ready { .. }))
+    ) {
         tracing::info!(parent: &shared.span, %addr, "ready");
     }
     // Hold the control channel; anything the child sends on it is ignored.

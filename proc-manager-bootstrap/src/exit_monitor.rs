@@ -95,10 +95,13 @@ impl Monitor {
                 exit_code,
                 stderr_tail,
             },
-            (None, Some(ExitKind::Signal {
-                signal,
-                core_dumped,
-            })) => ProcStatus::Killed {
+            (
+                None,
+                Some(ExitKind::Signal {
+                    signal,
+                    core_dumped,
+                }),
+            ) => ProcStatus::Killed {
                 signal,
                 core_dumped,
                 stderr_tail,
@@ -120,10 +123,9 @@ async fn wait_exit(group: &Arc<ProcessGroup>) -> Option<ExitKind> {
     // SAFETY: `PidFdSource` holds the group, which owns the pidfd: the fd
     // stays open, and `as_raw_fd` returns that same fd, for the whole life of
     // the `AsyncFd` (dropped at the end of this function).
-    let registered = unsafe {
-        AsyncFd::register_with_interest(PidFdSource(group.clone()), Interest::READABLE)
-    }
-    .map_err(|e| e.into_parts().1);
+    let registered =
+        unsafe { AsyncFd::register_with_interest(PidFdSource(group.clone()), Interest::READABLE) }
+            .map_err(|e| e.into_parts().1);
     let afd = match registered {
         Ok(afd) => Some(afd),
         Err(err) => {

@@ -138,7 +138,8 @@ impl ProcessGroup {
         self.kill_now();
         let mut reaped = self.lock();
         if !*reaped {
-            let _ = rustix::process::waitid(WaitId::PidFd(self.pidfd.as_fd()), WaitIdOptions::EXITED);
+            let _ =
+                rustix::process::waitid(WaitId::PidFd(self.pidfd.as_fd()), WaitIdOptions::EXITED);
             *reaped = true;
         }
     }

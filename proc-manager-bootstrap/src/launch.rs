@@ -156,7 +156,10 @@ pub(crate) async fn spawn(
     let pid = group.pid();
     span.record("pid", pid);
     let mut child = spawned.child;
-    let pipes = (child.stdout.take().map(OwnedFd::from), child.stderr.take().map(OwnedFd::from));
+    let pipes = (
+        child.stdout.take().map(OwnedFd::from),
+        child.stderr.take().map(OwnedFd::from),
+    );
     drop(child);
 
     let cell = StatusCell::new(proc_id.clone());
@@ -165,7 +168,10 @@ pub(crate) async fn spawn(
         started_at: SystemTime::now(),
     });
     let new_tail = || -> SharedTail {
-        Arc::new(Mutex::new(TailBuffer::new(options.tail_lines, options.tail_bytes)))
+        Arc::new(Mutex::new(TailBuffer::new(
+            options.tail_lines,
+            options.tail_bytes,
+        )))
     };
     let shared = Arc::new(ProcShared::new(
         proc_id.clone(),
@@ -186,18 +192,31 @@ pub(crate) async fn spawn(
             let Some(fd) = fd else { continue };
             match pipe::Receiver::from_owned_fd(fd) {
                 Ok(rx) => {
-                    let splitter =
-                        LineSplitter::new(proc_id.clone(), stream, options.sinks.clone(), tail.clone());
-                    forwarders.push(tokio::spawn(stdio::forward(rx, splitter).instrument(span.clone())));
+                    let splitter = LineSplitter::new(
+                        proc_id.clone(),
+                        stream,
+                        options.sinks.clone(),
+                        tail.clone(),
+                    );
+                    forwarders.push(tokio::spawn(
+                        stdio::forward(rx, splitter).instrument(span.clone()),
+                    ));
                 }
-                Err(err) => tracing::warn!(parent: &span, %stream, %err, "cannot read child output"),
+                Err(err) => {
+                    tracing::warn!(parent: &span, %stream, %err, "cannot read child output")
+                }
             }
         }
     }
 
     tokio::spawn(
-        callback::serve(callback_listener, shared.clone(), token.clone(), ready_timeout)
-            .instrument(span.clone()),
+        callback::serve(
+            callback_listener,
+            shared.clone(),
+            token.clone(),
+            ready_timeout,
+        )
+        .instrument(span.clone()),
     );
     tokio::spawn(
         log_channel::serve(

@@ -62,7 +62,8 @@ async fn connection(stream: UnixStream, target: LogTarget) {
         hello = tokio::time::timeout(HELLO_TIMEOUT, read_frame::<_, ChildFrame>(&mut reader, &mut buf)) => hello,
     };
     match hello {
-        Ok(Ok(Some(ChildFrame::LogHello { token, .. }))) if tokens_match(&target.token, &token) => {}
+        Ok(Ok(Some(ChildFrame::LogHello { token, .. }))) if tokens_match(&target.token, &token) => {
+        }
         Ok(Ok(None)) => return,
         other => {
             let what = match other {

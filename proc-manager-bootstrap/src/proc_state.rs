@@ -98,7 +98,9 @@ impl ProcShared {
                 Ok(Err(err)) => {
                     tracing::debug!(parent: &self.span, %err, "stop message failed; sending SIGTERM")
                 }
-                Err(_) => tracing::debug!(parent: &self.span, "stop message timed out; sending SIGTERM"),
+                Err(_) => {
+                    tracing::debug!(parent: &self.span, "stop message timed out; sending SIGTERM")
+                }
             }
             *control = None;
         }
@@ -117,7 +119,9 @@ impl ProcShared {
     /// whether it did.
     pub(crate) fn stopping_from_running(&self) -> bool {
         matches!(
-            self.cell.transition_with(|s| matches!(s, ProcStatus::Running { .. }).then(|| s.to_stopping())),
+            self.cell.transition_with(
+                |s| matches!(s, ProcStatus::Running { .. }).then(|| s.to_stopping())
+            ),
             Ok((ProcStatus::Running { .. }, ProcStatus::Stopping { .. }))
         )
     }

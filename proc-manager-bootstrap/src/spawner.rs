@@ -95,7 +95,10 @@ fn serve(request: Request) {
         table.insert(spawned.group.clone());
     }
     if let Err(Ok(orphan)) = reply.send(result) {
-        tracing::debug!(pid = orphan.group.pid(), "spawn caller went away; killing the child");
+        tracing::debug!(
+            pid = orphan.group.pid(),
+            "spawn caller went away; killing the child"
+        );
         orphan.group.kill_and_reap_blocking();
         table.remove(orphan.group.pid());
     }

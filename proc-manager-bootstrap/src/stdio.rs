@@ -209,7 +209,10 @@ mod tests {
         let (mut s, seen, tail) = splitter(1024);
         feed(&mut s, &[b"a\r\nb", b"c\n\n", b"\xffd"]);
         let seen = seen.lock().expect("lock").clone();
-        assert_eq!(seen, vec![b"a".to_vec(), b"bc".to_vec(), vec![], b"\xffd".to_vec()]);
+        assert_eq!(
+            seen,
+            vec![b"a".to_vec(), b"bc".to_vec(), vec![], b"\xffd".to_vec()]
+        );
         assert_eq!(lock_tail(&tail).lines(), vec!["bc", "", "\u{fffd}d"]);
     }
 
@@ -218,7 +221,10 @@ mod tests {
         let (mut s, seen, _) = splitter(4);
         feed(&mut s, &[b"0123456789", b"ab\n"]);
         let seen = seen.lock().expect("lock").clone();
-        assert_eq!(seen, vec![b"0123".to_vec(), b"4567".to_vec(), b"89ab".to_vec(), vec![]]);
+        assert_eq!(
+            seen,
+            vec![b"0123".to_vec(), b"4567".to_vec(), b"89ab".to_vec()]
+        );
     }
 
     #[test]
@@ -235,6 +241,9 @@ mod tests {
         let text: String = (0..1000).map(|i| format!("line {i}\n")).collect();
         feed(&mut s, &[text.as_bytes()]);
         assert_eq!(seen.lock().expect("lock").len(), 1000);
-        assert_eq!(lock_tail(&tail).lines(), vec!["line 997", "line 998", "line 999"]);
+        assert_eq!(
+            lock_tail(&tail).lines(),
+            vec!["line 997", "line 998", "line 999"]
+        );
     }
 }

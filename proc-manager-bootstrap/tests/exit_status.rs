@@ -1,6 +1,8 @@
 //! How an OS exit maps to a terminal status: exit code, signal, core dump,
 //! an exit before the call-back, each with the stderr tail.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use proc_manager_bootstrap::{
@@ -61,7 +63,11 @@ async fn core_dump_is_reported_as_killed_with_core_dumped() {
             // Whether a core is written is the kernel's policy: only a
             // file pattern in a writable cwd is predictable.
             if core_pattern_writes_files() {
-                assert!(core_dumped, "expected a core dump in {}", dir.path().display());
+                assert!(
+                    core_dumped,
+                    "expected a core dump in {}",
+                    dir.path().display()
+                );
             }
         }
         other => panic!("expected Killed, got {other}"),

@@ -4,6 +4,8 @@
 //! proc. The test itself plays the child, reading the payload the child was
 //! given from `/proc/<pid>/environ`.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;
@@ -24,15 +26,26 @@ fn stubborn() -> BootstrapProcManager {
 /// Sends a bad connection, waits until the manager has closed it, and
 /// checks the status did not change.
 async fn rejected(env: &ChildEnv, handle: &impl ProcHandle, bytes: &[u8]) {
-    let mut stream = tokio::net::UnixStream::connect(&env.callback).await.unwrap();
+    let mut stream = tokio::net::UnixStream::connect(&env.callback)
+        .await
+        .unwrap();
     // The manager may close before reading everything (oversized frame).
     let _ = stream.write_all(bytes).await;
     let _ = stream.shutdown().await;
     let mut rest = Vec::new();
     // Ok (EOF) or a reset: either way the manager closed it.
-    let _ = within(SHOULD, "manager closes a bad connection", stream.read_to_end(&mut rest)).await;
+    let _ = within(
+        SHOULD,
+        "manager closes a bad connection",
+        stream.read_to_end(&mut rest),
+    )
+    .await;
     assert!(rest.is_empty(), "nothing is sent on a rejected connection");
-    assert!(matches!(handle.status(), ProcStatus::Running { .. }), "{}", handle.status());
+    assert!(
+        matches!(handle.status(), ProcStatus::Running { .. }),
+        "{}",
+        handle.status()
+    );
 }
 
 #[tokio::test]
@@ -60,7 +73,12 @@ async fn wrong_token_malformed_and_oversized_frames_change_nothing() {
     );
     rejected(&env, &handle, wrong.as_bytes()).await;
     rejected(&env, &handle, b"this is not json\n").await;
-    rejected(&env, &handle, b"{\"type\":\"log\",\"level\":\"info\",\"message\":\"x\"}\n").await;
+    rejected(
+        &env,
+        &handle,
+        b"{\"type\":\"log\",\"level\":\"info\",\"message\":\"x\"}\n",
+    )
+    .await;
     rejected(&env, &handle, &vec![b'x'; MAX_FRAME_BYTES + 100]).await;
     rejected(&env, &handle, b"{\"type\":\"hel").await;
 
@@ -80,7 +98,10 @@ async fn no_valid_hello_within_ready_timeout_fails_and_kills() {
     let pid = handle.pid().unwrap();
     let status = wait_end(&handle).await;
     match &status {
-        ProcStatus::Failed { reason, stderr_tail } => {
+        ProcStatus::Failed {
+            reason,
+            stderr_tail,
+        } => {
             assert!(reason.contains("not ready within"), "{reason}");
             assert_eq!(stderr_tail, &vec!["waiting".to_string()]);
         }
@@ -94,9 +115,15 @@ async fn no_valid_hello_within_ready_timeout_fails_and_kills() {
 async fn per_proc_ready_timeout_overrides_the_managers() {
     let manager = stubborn();
     let config = BootstrapProcConfig::default().ready_timeout(Duration::from_millis(200));
-    let handle = manager.spawn_with(id("override"), backend(), config).await.unwrap();
+    let handle = manager
+        .spawn_with(id("override"), backend(), config)
+        .await
+        .unwrap();
     let status = wait_end(&handle).await;
-    assert!(matches!(&status, ProcStatus::Failed { reason, .. } if reason.contains("not ready")), "{status}");
+    assert!(
+        matches!(&status, ProcStatus::Failed { reason, .. } if reason.contains("not ready")),
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -112,7 +139,10 @@ async fn ready_proc_is_not_failed_by_the_ready_timeout() {
     // channel for longer than the timeout: nothing arrives, nothing changes.
     let mut byte = [0u8; 1];
     let read = tokio::time::timeout(Duration::from_millis(900), control.read(&mut byte)).await;
-    assert!(read.is_err(), "nothing is sent on the control channel: {read:?}");
+    assert!(
+        read.is_err(),
+        "nothing is sent on the control channel: {read:?}"
+    );
     assert!(handle.status().is_ready(), "{}", handle.status());
     handle.kill().await.unwrap();
 }

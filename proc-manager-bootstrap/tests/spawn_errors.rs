@@ -2,13 +2,15 @@
 //! an oversized config. Each fails with a `SpawnError` naming the proc and
 //! leaves nothing behind.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use proc_manager_bootstrap::{
     BootstrapCommand, BootstrapProcConfig, BootstrapProcManager, ProcHandle, ProcManager,
     ProcStatus, SpawnError,
 };
+use std::os::unix::fs::PermissionsExt;
 use support::*;
 
 fn nothing_left(manager: &BootstrapProcManager, name: &str) {
@@ -27,7 +29,10 @@ async fn nonexistent_program_is_bad_command_naming_proc_and_program() {
     let err = manager.spawn(id("ghost"), backend()).await.unwrap_err();
     assert!(matches!(err, SpawnError::BadCommand { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("ghost") && text.contains("/nonexistent/prog-xyz"), "{text}");
+    assert!(
+        text.contains("ghost") && text.contains("/nonexistent/prog-xyz"),
+        "{text}"
+    );
     nothing_left(&manager, "ghost");
 }
 
@@ -66,10 +71,12 @@ async fn concurrent_spawns_of_one_id_yield_exactly_one_proc() {
         futures::future::join_all((0..8).map(|_| manager.spawn(id("race"), backend()))).await;
     let ok: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(ok.len(), 1);
-    assert!(results
-        .iter()
-        .filter_map(|r| r.as_ref().err())
-        .all(|e| matches!(e, SpawnError::Duplicate { .. })));
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| matches!(e, SpawnError::Duplicate { .. }))
+    );
     assert_eq!(manager.live_groups(), 1);
     ok[0].kill().await.unwrap();
 }
@@ -78,9 +85,15 @@ async fn concurrent_spawns_of_one_id_yield_exactly_one_proc() {
 async fn ended_proc_id_can_be_reused() {
     let manager = manager("exit 0");
     let first = manager.spawn(id("again"), backend()).await.unwrap();
-    assert!(matches!(wait_end(&first).await, ProcStatus::Stopped { exit_code: 0, .. }));
+    assert!(matches!(
+        wait_end(&first).await,
+        ProcStatus::Stopped { exit_code: 0, .. }
+    ));
     let second = manager.spawn(id("again"), backend()).await.unwrap();
-    assert!(matches!(wait_end(&second).await, ProcStatus::Stopped { exit_code: 0, .. }));
+    assert!(matches!(
+        wait_end(&second).await,
+        ProcStatus::Stopped { exit_code: 0, .. }
+    ));
     assert_eq!(manager.proc_ids().len(), 1);
 }
 
@@ -101,7 +114,9 @@ async fn oversized_config_is_bad_config_before_spawning() {
 async fn too_long_runtime_dir_is_bad_config() {
     let dir = tempfile::tempdir().unwrap();
     let long = dir.path().join("d".repeat(120));
-    let manager = BootstrapProcManager::builder(sh("exit 0")).runtime_dir(&long).build();
+    let manager = BootstrapProcManager::builder(sh("exit 0"))
+        .runtime_dir(&long)
+        .build();
     let err = manager.spawn(id("longpath"), backend()).await.unwrap_err();
     assert!(matches!(err, SpawnError::BadConfig { .. }), "{err:?}");
     nothing_left(&manager, "longpath");
@@ -111,7 +126,10 @@ async fn too_long_runtime_dir_is_bad_config() {
 async fn spawn_returns_running_with_pid_and_payload_in_env() {
     let manager = manager("exec sleep 1000");
     let config = BootstrapProcConfig::with_config(serde_json::json!({"k": 1})).env("EXTRA", "yes");
-    let handle = manager.spawn_with(id("env"), backend(), config).await.unwrap();
+    let handle = manager
+        .spawn_with(id("env"), backend(), config)
+        .await
+        .unwrap();
     let pid = match handle.status() {
         ProcStatus::Running { pid, .. } => pid,
         other => panic!("expected Running, got {other}"),
@@ -130,9 +148,15 @@ async fn spawn_returns_running_with_pid_and_payload_in_env() {
     // Its own process group, stdin closed.
     let pgid = rustix::process::getpgid(rustix::process::Pid::from_raw(pid as i32)).unwrap();
     assert_eq!(pgid.as_raw_nonzero().get() as u32, pid);
-    assert_eq!(std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap(), std::path::Path::new("/dev/null"));
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap(),
+        std::path::Path::new("/dev/null")
+    );
     let status = within(SHOULD, "kill", handle.kill()).await.unwrap();
-    assert!(matches!(status, ProcStatus::Killed { signal: 9, .. }), "{status}");
+    assert!(
+        matches!(status, ProcStatus::Killed { signal: 9, .. }),
+        "{status}"
+    );
     // The terminal status is published after the proc's dir is removed.
     assert!(!env.socket_dir.exists());
     assert_eq!(manager.live_groups(), 0);

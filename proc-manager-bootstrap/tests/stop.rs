@@ -3,6 +3,8 @@
 //! SIGKILL at the deadline, bounded return, idempotent and race-safe,
 //! `AlreadyTerminated` on a proc that had ended.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};
@@ -24,7 +26,10 @@ const IGNORES_TERM: &str = "trap '' TERM; echo armed; exec sleep 1000";
 async fn armed(
     builder: proc_manager_bootstrap::BootstrapProcManagerBuilder,
     name: &str,
-) -> (BootstrapProcManager, proc_manager_bootstrap::BootstrapProcHandle) {
+) -> (
+    BootstrapProcManager,
+    proc_manager_bootstrap::BootstrapProcHandle,
+) {
     let (manager, sink) = watched_with(builder);
     let mut rx = sink.subscribe();
     let handle = manager.spawn(id(name), backend()).await.unwrap();
@@ -39,10 +44,17 @@ fn builder(script: &str) -> proc_manager_bootstrap::BootstrapProcManagerBuilder 
 #[tokio::test]
 async fn terminate_without_control_channel_sends_sigterm_to_the_group() {
     let (_manager, handle) = armed(builder(TRAPS_TERM), "polite").await;
-    let status = within(SHOULD, "terminate", handle.terminate(Duration::from_secs(15), "bye"))
-        .await
-        .unwrap();
-    assert!(matches!(status, ProcStatus::Stopped { exit_code: 9, .. }), "{status}");
+    let status = within(
+        SHOULD,
+        "terminate",
+        handle.terminate(Duration::from_secs(15), "bye"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(status, ProcStatus::Stopped { exit_code: 9, .. }),
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -51,10 +63,18 @@ async fn child_ignoring_sigterm_is_killed_at_the_deadline_within_bound() {
     let pid = handle.pid().unwrap();
     let timeout = Duration::from_millis(800);
     let start = Instant::now();
-    let status = within(SHOULD, "terminate", handle.terminate(timeout, "bye")).await.unwrap();
+    let status = within(SHOULD, "terminate", handle.terminate(timeout, "bye"))
+        .await
+        .unwrap();
     let elapsed = start.elapsed();
-    assert!(matches!(status, ProcStatus::Killed { signal: 9, .. }), "{status}");
-    assert!(elapsed >= timeout, "killed before the deadline: {elapsed:?}");
+    assert!(
+        matches!(status, ProcStatus::Killed { signal: 9, .. }),
+        "{status}"
+    );
+    assert!(
+        elapsed >= timeout,
+        "killed before the deadline: {elapsed:?}"
+    );
     // Never 2 x timeout (margin for a loaded machine).
     assert!(elapsed < timeout * 2, "took {elapsed:?}");
     assert!(!alive(pid));
@@ -68,17 +88,34 @@ async fn stop_message_goes_on_the_control_channel_instead_of_sigterm() {
     within(SHOULD, "ready", handle.ready()).await.unwrap();
     let terminating = tokio::spawn({
         let handle = handle.clone();
-        async move { handle.terminate(Duration::from_millis(700), "maintenance").await }
+        async move {
+            handle
+                .terminate(Duration::from_millis(700), "maintenance")
+                .await
+        }
     });
     let mut reader = BufReader::new(control);
     let mut buf = Vec::new();
     let frame: Option<ManagerFrame> =
-        within(SHOULD, "stop frame", read_frame(&mut reader, &mut buf)).await.unwrap();
-    assert_eq!(frame, Some(ManagerFrame::Stop { reason: "maintenance".into() }));
+        within(SHOULD, "stop frame", read_frame(&mut reader, &mut buf))
+            .await
+            .unwrap();
+    assert_eq!(
+        frame,
+        Some(ManagerFrame::Stop {
+            reason: "maintenance".into()
+        })
+    );
     // Had SIGTERM been sent too, the trap would exit 9 (Stopped); the child
     // ignores the message, so the deadline SIGKILL ends it.
-    let status = within(SHOULD, "terminate", terminating).await.unwrap().unwrap();
-    assert!(matches!(status, ProcStatus::Killed { signal: 9, .. }), "{status}");
+    let status = within(SHOULD, "terminate", terminating)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(status, ProcStatus::Killed { signal: 9, .. }),
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -88,17 +125,34 @@ async fn closed_control_channel_falls_back_to_sigterm() {
     let control = hello(&env, &env.token, "unix:/tmp/c.sock").await;
     within(SHOULD, "ready", handle.ready()).await.unwrap();
     drop(control);
-    let status = within(SHOULD, "terminate", handle.terminate(Duration::from_secs(15), "bye"))
-        .await
-        .unwrap();
-    assert!(matches!(status, ProcStatus::Stopped { exit_code: 9, .. }), "{status}");
+    let status = within(
+        SHOULD,
+        "terminate",
+        handle.terminate(Duration::from_secs(15), "bye"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(status, ProcStatus::Stopped { exit_code: 9, .. }),
+        "{status}"
+    );
 }
 
 #[tokio::test]
 async fn kill_is_sigkill_at_once() {
     let (_manager, handle) = armed(builder(IGNORES_TERM), "kill").await;
     let status = within(SHOULD, "kill", handle.kill()).await.unwrap();
-    assert!(matches!(status, ProcStatus::Killed { signal: 9, core_dumped: false, .. }), "{status}");
+    assert!(
+        matches!(
+            status,
+            ProcStatus::Killed {
+                signal: 9,
+                core_dumped: false,
+                ..
+            }
+        ),
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +165,9 @@ async fn concurrent_terminate_and_kill_all_see_the_one_terminal_status() {
             if i % 3 == 0 {
                 handle.kill().await
             } else {
-                handle.terminate(Duration::from_millis(300 * i), "race").await
+                handle
+                    .terminate(Duration::from_millis(300 * i), "race")
+                    .await
             }
         }));
     }
@@ -125,7 +181,10 @@ async fn concurrent_terminate_and_kill_all_see_the_one_terminal_status() {
         }
     }
     let first = statuses[0].clone();
-    assert!(matches!(first, ProcStatus::Killed { signal: 9, .. }), "{first}");
+    assert!(
+        matches!(first, ProcStatus::Killed { signal: 9, .. }),
+        "{first}"
+    );
     assert!(statuses.iter().all(|s| *s == first), "{statuses:?}");
 }
 
@@ -156,10 +215,14 @@ async fn terminate_marks_stopping_before_the_end() {
         let handle = handle.clone();
         async move { handle.terminate(Duration::from_millis(500), "x").await }
     });
-    let seen = within(SHOULD, "stopping", rx.wait_for(|s| !matches!(s, ProcStatus::Running { .. })))
-        .await
-        .unwrap()
-        .clone();
+    let seen = within(
+        SHOULD,
+        "stopping",
+        rx.wait_for(|s| !matches!(s, ProcStatus::Running { .. })),
+    )
+    .await
+    .unwrap()
+    .clone();
     assert!(seen.is_stopping(), "{seen}");
     assert_eq!(seen.pid(), handle.pid().or(seen.pid()));
     within(SHOULD, "terminate", call).await.unwrap().unwrap();

@@ -50,7 +50,10 @@ pub async fn wait_end(handle: &BootstrapProcHandle) -> proc_manager_bootstrap::P
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next());
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next());
             !matches!(state, Some("Z") | Some("X") | None)
         }
         Err(_) => false,
@@ -59,7 +62,9 @@ pub fn alive(pid: u32) -> bool {
 
 /// Waits (through a pidfd, no polling) until `pid` has exited.
 pub async fn wait_gone(pid: u32, limit: Duration) {
-    let Some(raw) = rustix::process::Pid::from_raw(pid as i32) else { return };
+    let Some(raw) = rustix::process::Pid::from_raw(pid as i32) else {
+        return;
+    };
     let fd = match rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()) {
         Ok(fd) => fd,
         Err(_) => return, // already gone
@@ -162,7 +167,9 @@ pub fn manager(script: &str) -> BootstrapProcManager {
 
 /// A manager with a channel sink, for waiting on a child's output.
 pub fn watched(script: &str) -> (BootstrapProcManager, proc_manager_bootstrap::ChannelSink) {
-    watched_with(proc_manager_bootstrap::BootstrapProcManager::builder(sh(script)))
+    watched_with(proc_manager_bootstrap::BootstrapProcManager::builder(sh(
+        script,
+    )))
 }
 
 pub fn watched_with(
@@ -173,11 +180,7 @@ pub fn watched_with(
 }
 
 /// Waits until proc `proc` writes the line `text`.
-pub async fn wait_line(
-    rx: &mut tokio::sync::broadcast::Receiver<LogLine>,
-    proc: &str,
-    text: &str,
-) {
+pub async fn wait_line(rx: &mut tokio::sync::broadcast::Receiver<LogLine>, proc: &str, text: &str) {
     within(SHOULD, &format!("{proc} to print {text:?}"), async {
         loop {
             let line = rx.recv().await.unwrap();

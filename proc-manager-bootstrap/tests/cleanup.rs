@@ -1,0 +1,167 @@
+//! No stray process: a grandchild left behind is killed when the child
+//! exits (and cannot hang the monitor when it is kept), dropping the manager
+//! SIGKILLs every live group synchronously and removes the runtime dir, and
+//! no manager fd leaks into a child.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::os::fd::BorrowedFd;
+use std::time::{Duration, Instant};
+
+use proc_manager_bootstrap::{BootstrapProcManager, ProcHandle, ProcManager, ProcStatus};
+use support::*;
+
+fn first_line_pid(handle: &proc_manager_bootstrap::BootstrapProcHandle) -> u32 {
+    handle.stdout_tail()[0].trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn child_that_forks_a_grandchild_and_exits_leaves_no_grandchild() {
+    let manager = manager("sleep 1000 & echo $!; exit 0");
+    let handle = manager.spawn(id("forker"), backend()).await.unwrap();
+    let start = Instant::now();
+    let status = wait_end(&handle).await;
+    assert!(
+        matches!(status, ProcStatus::Stopped { exit_code: 0, .. }),
+        "{status}"
+    );
+    // The grandchild holds the stdout pipe: killing the group is what lets
+    // the drain finish at once instead of at its deadline.
+    assert!(
+        start.elapsed() < Duration::from_millis(1900),
+        "{:?}",
+        start.elapsed()
+    );
+    let grandchild = first_line_pid(&handle);
+    wait_gone(grandchild, SHOULD).await;
+    assert!(!alive(grandchild));
+}
+
+#[tokio::test]
+async fn kept_grandchild_holding_the_pipe_does_not_hang_the_monitor() {
+    let manager = BootstrapProcManager::builder(sh("sleep 1000 & echo $!; echo bye >&2; exit 5"))
+        .kill_process_group_on_exit(false)
+        .build();
+    let handle = manager.spawn(id("keeper"), backend()).await.unwrap();
+    let status = within(
+        Duration::from_secs(10),
+        "end despite open pipe",
+        handle.wait(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        status,
+        ProcStatus::Stopped {
+            exit_code: 5,
+            stderr_tail: vec!["bye".into()]
+        }
+    );
+    let grandchild = first_line_pid(&handle);
+    assert!(alive(grandchild), "kept on request");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(grandchild as i32).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    wait_gone(grandchild, SHOULD).await;
+}
+
+#[tokio::test]
+async fn terminate_kills_grandchildren_in_the_group() {
+    let (manager, sink) = watched("trap '' TERM; sleep 1000 & echo $!; echo armed; wait");
+    let mut rx = sink.subscribe();
+    let handle = manager.spawn(id("family"), backend()).await.unwrap();
+    wait_line(&mut rx, "family", "armed").await;
+    let grandchild = first_line_pid(&handle);
+    let status = within(
+        SHOULD,
+        "terminate",
+        handle.terminate(Duration::from_millis(300), "x"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(status, ProcStatus::Killed { signal: 9, .. }),
+        "{status}"
+    );
+    wait_gone(grandchild, SHOULD).await;
+}
+
+#[tokio::test]
+async fn dropping_the_manager_kills_every_live_group_and_removes_its_dir() {
+    let (manager, sink) = watched("sleep 1000 & echo $!; echo armed; trap '' TERM; wait");
+    let mut rx = sink.subscribe();
+    let mut pids = Vec::new();
+    for i in 0..3 {
+        let name = format!("d{i}");
+        let handle = manager.spawn(id(&name), backend()).await.unwrap();
+        wait_line(&mut rx, &name, "armed").await;
+        pids.push(handle.pid().unwrap());
+        pids.push(first_line_pid(&handle));
+    }
+    let dir = manager.socket_dir().to_owned();
+    assert!(dir.exists());
+    // Drop on a plain thread: no runtime needed.
+    std::thread::spawn(move || drop(manager)).join().unwrap();
+    assert!(!dir.exists(), "runtime dir removed");
+    for pid in pids {
+        wait_gone(pid, SHOULD).await;
+    }
+}
+
+/// Our fds that a child may legitimately inherit: those without CLOEXEC
+/// (e.g. a test harness's), which are not ours to close.
+fn inheritable_fds() -> Vec<i32> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&fd| {
+            // SAFETY: only used for the duration of the fcntl; a stale fd
+            // (the read_dir's own) just yields an error.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+            rustix::io::fcntl_getfd(fd)
+                .map(|flags| !flags.contains(rustix::io::FdFlags::CLOEXEC))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn no_manager_fd_leaks_into_a_child() {
+    // Other procs first, so the manager holds pipes, sockets and pidfds.
+    let busy = manager("exec sleep 1000");
+    let mut others = Vec::new();
+    for i in 0..3 {
+        others.push(busy.spawn(id(&format!("o{i}")), backend()).await.unwrap());
+    }
+    let manager = manager("ls /proc/$$/fd");
+    let handle = manager.spawn(id("fds"), backend()).await.unwrap();
+    wait_end(&handle).await;
+    let allowed = inheritable_fds();
+    let fds: Vec<i32> = handle
+        .stdout_tail()
+        .iter()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let leaked: Vec<i32> = fds
+        .iter()
+        .copied()
+        .filter(|fd| *fd > 2 && !allowed.contains(fd))
+        .collect();
+    // `ls` lists the shell's fds; 0, 1, 2 are the child's stdio.
+    assert!(
+        fds.contains(&0) && fds.contains(&1) && fds.contains(&2),
+        "{fds:?}"
+    );
+    assert!(
+        leaked.is_empty(),
+        "leaked fds {leaked:?} (child had {fds:?})"
+    );
+    eprintln!("child fds {fds:?}, inheritable {allowed:?}");
+    for other in others {
+        other.kill().await.unwrap();
+    }
+}
