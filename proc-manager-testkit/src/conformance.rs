@@ -68,12 +68,9 @@ macro_rules! __conformance_checks {
 /// runtime. A failure panics with the check's expected-versus-seen message;
 /// a skip prints `SKIPPED: <reason>` to stderr.
 ///
-/// Put it in a test file of your backend (`tests/conformance.rs`):
-///
-/// ```ignore
-/// use proc_manager_testkit::conformance_tests;
-/// conformance_tests!(my_backend_tests::MyTarget::new());
-/// ```
+/// Put `proc_manager_testkit::conformance_tests!(MyTarget);` in a test file
+/// of your backend (`tests/conformance.rs`); the [crate docs](crate) show a
+/// complete one.
 #[macro_export]
 macro_rules! conformance_tests {
     ($target:expr $(,)?) => {

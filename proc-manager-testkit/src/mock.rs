@@ -12,7 +12,6 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use mockall::predicate::eq;
 //! use proc_manager_core::{ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus};
 //! use proc_manager_testkit::mock::{MockProcHandle, MockProcManager};
 //!
@@ -57,6 +56,7 @@
 //! # }).unwrap();
 //! ```
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -121,5 +121,17 @@ mock! {
     #[async_trait]
     impl<C: Default + Send + Sync + 'static> proc_manager_core::BulkTerminate for ProcManager<C> {
         async fn terminate_all(&self, timeout: Duration, max_in_flight: usize) -> TerminateSummary;
+    }
+}
+
+impl fmt::Debug for MockProcHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MockProcHandle")
+    }
+}
+
+impl<C: Default + Send + Sync + 'static> fmt::Debug for MockProcManager<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MockProcManager")
     }
 }
