@@ -1,3 +1,101 @@
-//! Quickstart (work in progress).
+//! Quickstart: spawn a few bootstrap children, watch them start and become
+//! ready, talk to each at its ready address, stop them all, print the
+//! summary and how each one ended.
+//!
+//! Run it with `cargo run -p proc-manager-examples --bin quickstart`. The
+//! program is its own child: started by the manager (with
+//! `PROC_MANAGER_BOOTSTRAP_MODE` set), it runs the echo service instead.
+#![allow(clippy::print_stdout)]
 
-fn main() {}
+use std::time::{Duration, Instant};
+
+use proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV;
+use proc_manager_bootstrap::{
+    BootstrapCommand, BootstrapProcHandle, BootstrapProcManager, BulkTerminate, ChannelAddr,
+    ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus, TeeSink,
+};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+const PROCS: usize = 4;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os(BOOTSTRAP_MODE_ENV).is_some() {
+        // We are a child: serve echo until asked to stop.
+        proc_manager_bootstrap::child::bootstrap(proc_manager_bootstrap::echo::serve);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(manager_main())
+}
+
+async fn manager_main() -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let manager = BootstrapProcManager::builder(BootstrapCommand::current_exe()?)
+        .sink(std::sync::Arc::new(TeeSink::new()))
+        .ready_timeout(Duration::from_secs(10))
+        .build();
+    println!("runtime dir: {}", manager.socket_dir().display());
+
+    let backend = ChannelAddr::any(ChannelTransport::Unix);
+    let mut handles = Vec::new();
+    let mut watchers = Vec::new();
+    for rank in 0..PROCS {
+        let handle = manager
+            .spawn(ProcId::ranked("echo", rank)?, backend.clone())
+            .await?;
+        println!("[{}] spawned: {}", handle.proc_id(), handle.status());
+        watchers.push(tokio::spawn(print_changes(handle.clone())));
+        handles.push(handle);
+    }
+
+    for handle in &handles {
+        let addr = tokio::time::timeout(Duration::from_secs(10), handle.ready()).await??;
+        let reply = echo_round_trip(&addr, &format!("hello {}", handle.proc_id())).await?;
+        println!(
+            "[{}] ready at {addr}; echoed back {reply:?}",
+            handle.proc_id()
+        );
+    }
+
+    let summary = manager.terminate_all(Duration::from_secs(5), 16).await;
+    println!("terminate_all: {summary}");
+    for watcher in watchers {
+        watcher.await?;
+    }
+    for handle in &handles {
+        let status = handle.wait().await?;
+        println!("[{}] exit: {status}", handle.proc_id());
+    }
+    println!("done in {:.2}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Prints each status change of one proc until it ends.
+async fn print_changes(handle: BootstrapProcHandle) {
+    let mut rx = handle.watch();
+    while rx.changed().await.is_ok() {
+        let status: ProcStatus = rx.borrow_and_update().clone();
+        println!("[{}] status: {status}", handle.proc_id());
+        if status.is_exit() {
+            break;
+        }
+    }
+}
+
+/// Sends one line to the echo service at `addr` and reads it back.
+async fn echo_round_trip(
+    addr: &ChannelAddr,
+    text: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let path = addr
+        .as_unix_path()
+        .ok_or("the echo child serves on a unix socket")?;
+    let stream = UnixStream::connect(path).await?;
+    let (read, mut write) = stream.into_split();
+    write.write_all(format!("{text}\n").as_bytes()).await?;
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    Ok(line.trim_end().to_owned())
+}
