@@ -5,6 +5,7 @@
 //! What is measured is the scenarios' business (`scenarios/`); how rows are
 //! printed is `report.rs`'s.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -96,6 +97,10 @@ pub(crate) struct Row {
     pub(crate) ours_lines_per_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) baseline_lines_per_s: Option<f64>,
+    /// Further figures a scenario reports (name -> value), e.g. a second
+    /// baseline for context.
+    #[serde(flatten)]
+    pub(crate) extra: BTreeMap<&'static str, f64>,
     /// The targets, as text.
     pub(crate) target: String,
     /// Whether every target holds.
@@ -165,6 +170,7 @@ pub(crate) fn summarise(spec: Spec, samples: Vec<(f64, f64)>) -> Row {
         ratio_max: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         ours_lines_per_s: None,
         baseline_lines_per_s: None,
+        extra: BTreeMap::new(),
         target: spec
             .targets
             .iter()

@@ -80,6 +80,16 @@ fn raise_nofile() -> Result<u64> {
     Ok(hard)
 }
 
+/// Whether `dir` is on tmpfs: the managers' runtime dirs live under the
+/// temp dir, and a disk file system makes every spawn slower.
+fn fs_kind(dir: &std::path::Path) -> &'static str {
+    match nix::sys::statfs::statfs(dir) {
+        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC => "tmpfs",
+        Ok(_) => "not tmpfs",
+        Err(_) => "unknown file system",
+    }
+}
+
 fn main() -> ExitCode {
     if std::env::var_os(proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV).is_some() {
         child::run();
@@ -102,10 +112,13 @@ fn real_main() -> Result<()> {
     if let Some((side, n)) = args.memory_probe {
         return runtime.block_on(scenarios::memory::probe(side, n));
     }
+    let tmp = std::env::temp_dir();
     println!(
-        "proc-manager bench ({}), {} cpus, RLIMIT_NOFILE {nofile}",
+        "proc-manager bench ({}), {} cpus, RLIMIT_NOFILE {nofile}, temp dir {} ({})",
         if args.quick { "quick" } else { "full" },
         std::thread::available_parallelism().map_or(0, usize::from),
+        tmp.display(),
+        fs_kind(&tmp),
     );
     let rows = runtime.block_on(scenarios::run_all(args.quick, args.only.as_deref()))?;
     println!("\n{}", report::table(&rows));

@@ -62,6 +62,9 @@ pub(crate) fn table(rows: &[Row]) -> String {
                 b / 1e6
             );
         }
+        for (name, value) in &r.extra {
+            let _ = write!(note, " {name}: {}.", fig(*value));
+        }
         if !note.is_empty() {
             let _ = writeln!(out, "- `{}`: {}", r.scenario, note.trim());
         }

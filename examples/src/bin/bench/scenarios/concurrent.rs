@@ -65,7 +65,7 @@ async fn ours_concurrent_ready(manager: &Arc<BootstrapProcManager>, n: usize) ->
 }
 
 pub(crate) async fn concurrent_ready(ctx: &Ctx) -> Result<Row> {
-    let n = 500;
+    let n = ctx.pick(200, 500);
     let rounds = Rounds {
         warmup: 1,
         measured: ctx.pick(2, 5),

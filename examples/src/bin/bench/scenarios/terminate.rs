@@ -9,7 +9,7 @@ use std::sync::Arc;
 use nix::sys::signal::Signal;
 use proc_manager_bootstrap::{BootstrapProcManager, BulkTerminate as _, ProcHandle as _};
 
-use crate::harness::{Better, Result, Rounds, Row, Spec, Target, alternate, bounded, ms};
+use crate::harness::{Better, Result, Rounds, Row, Spec, Target, alternate, bounded, median, ms};
 use crate::mode::Mode;
 use crate::scenarios::concurrent::hand_spawn_many;
 use crate::scenarios::{Ctx, ours};
@@ -27,6 +27,25 @@ async fn hand_terminate_all(ctx: &Ctx, n: usize) -> Result<f64> {
         if !status.success() {
             return Err(format!("baseline child did not stop cleanly: {status}").into());
         }
+    }
+    Ok(ms(started.elapsed()))
+}
+
+/// The hand-written equivalent for children that ignore SIGTERM: SIGTERM
+/// to all, at the deadline SIGKILL to all, wait all. Returns ms.
+async fn hand_terminate_stubborn(ctx: &Ctx, n: usize, timeout: Duration) -> Result<f64> {
+    let procs = hand_spawn_many(ctx, n, Mode::ReadyIgnore).await?;
+    let started = Instant::now();
+    for p in &procs {
+        p.signal(Signal::SIGTERM)?;
+    }
+    // The deadline is the point of this baseline, not a synchronisation.
+    tokio::time::sleep_until((started + timeout).into()).await;
+    for p in &procs {
+        p.signal(Signal::SIGKILL)?;
+    }
+    for p in procs {
+        p.wait().await?;
     }
     Ok(ms(started.elapsed()))
 }
@@ -61,7 +80,7 @@ async fn ours_terminate_all(
 }
 
 pub(crate) async fn terminate_all(ctx: &Ctx) -> Result<Row> {
-    let n = 500;
+    let n = ctx.pick(200, 500);
     let rounds = Rounds {
         warmup: 1,
         measured: ctx.pick(2, 5),
@@ -111,21 +130,36 @@ pub(crate) async fn terminate_all_stubborn(ctx: &Ctx) -> Result<Row> {
             "{n} ready children (mode ready_ignore) that ignore the polite request; ours = wall \
              time of terminate_all({} ms, max_in_flight {max_in_flight}); the baseline column \
              is the timeout itself, so ratio = wall / timeout (a per-proc-timeout design would \
-             need {n}/{max_in_flight} x timeout = {:.1}x).",
+             need {n}/{max_in_flight} x timeout = {:.1}x). For context, the hand-written \
+             equivalent (SIGTERM to all, SIGKILL to all at the deadline, wait all) is timed \
+             in the same rounds.",
             timeout.as_millis(),
             n as f64 / max_in_flight as f64,
         ),
     };
     let manager = Arc::new(ours::manager(&ctx.exe));
     let limit = Duration::from_secs(120);
-    alternate(
+    let mut hand = Vec::new();
+    let mut row = alternate(
         spec,
         rounds,
         async || {
             let fut = ours_terminate_all(&manager, Mode::ReadyIgnore, n, timeout, max_in_flight);
             bounded(limit, "ours", fut).await
         },
-        async || Ok(ms(timeout)),
+        async || {
+            let fut = hand_terminate_stubborn(ctx, n, timeout);
+            hand.push(bounded(limit, "hand-written", fut).await?);
+            Ok(ms(timeout))
+        },
     )
-    .await
+    .await?;
+    let measured = hand.split_off(hand.len() - row.rounds);
+    row.extra
+        .insert("hand_written_wall_ms", median(measured.clone()));
+    row.extra.insert(
+        "hand_written_wall_over_timeout",
+        median(measured.iter().map(|w| w / ms(timeout)).collect()),
+    );
+    Ok(row)
 }
