@@ -108,3 +108,17 @@ async fn report_fds_lists_what_was_inherited() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn shutdown_is_honoured_while_blocked_on_a_full_pipe() {
+    // Nobody reads stdout: the flood blocks in write(2) once the pipe is
+    // full, and the stop request must still end the child.
+    let script = FakeChildScript::serving()
+        .flood_stdout(u64::MAX)
+        .exit_on_shutdown(6, std::time::Duration::ZERO);
+    let manager = FakeManager::new(Some(&script));
+    let mut child = manager.spawn();
+    let (mut control, _addr) = manager.hello(&child).await;
+    control.stop("enough").await.unwrap();
+    assert_eq!(wait(&mut child).await.code(), Some(6));
+}

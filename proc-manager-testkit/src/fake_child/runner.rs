@@ -63,22 +63,10 @@ async fn run_steps(ctx: ChildContext, steps: Vec<Step>) -> Result<i32, BoxError>
             Step::CallBack => call_back(&ctx).await?,
             Step::CallBackWrongToken => call_back_wrong_token(&ctx).await?,
             Step::WriteLines { stream, count } => {
-                blocking(move || {
-                    let mut out = lock(stream);
-                    for i in 1..=count {
-                        writeln!(out, "{} line {i}", stream.as_str())?;
-                    }
-                    out.flush()
-                })
-                .await?
+                blocking(move || write_lines(stream, count)).await?
             }
             Step::WritePartial { stream, text } => {
-                blocking(move || {
-                    let mut out = lock(stream);
-                    out.write_all(text.as_bytes())?;
-                    out.flush()
-                })
-                .await?
+                blocking(move || raw(stream)?.write_all(text.as_bytes())).await?
             }
             Step::Flood {
                 stream,
@@ -157,29 +145,50 @@ where
         .map_err(std::io::Error::other)?
 }
 
-fn lock(stream: Stream) -> Box<dyn std::io::Write> {
-    match stream {
-        Stream::Stdout => Box::new(std::io::stdout().lock()),
-        Stream::Stderr => Box::new(std::io::stderr().lock()),
+/// A fresh handle on the stream's fd, bypassing `std::io::stdout()`'s lock
+/// and buffer: a long write never blocks the entry point's flush at exit,
+/// and after [`Step::CloseStdout`] a new handle sees the new fd 1.
+fn raw(stream: Stream) -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    let fd = match stream {
+        Stream::Stdout => std::io::stdout().as_fd().try_clone_to_owned()?,
+        Stream::Stderr => std::io::stderr().as_fd().try_clone_to_owned()?,
+    };
+    Ok(std::fs::File::from(fd))
+}
+
+/// Bytes per `write(2)`.
+const CHUNK: usize = 1 << 20;
+
+fn write_lines(stream: Stream, count: u64) -> std::io::Result<()> {
+    let mut out = raw(stream)?;
+    let mut buf = Vec::with_capacity(CHUNK + 64);
+    for i in 1..=count {
+        writeln!(buf, "{} line {i}", stream.as_str())?;
+        if buf.len() >= CHUNK {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
     }
+    out.write_all(&buf)
 }
 
 fn flood(stream: Stream, bytes: u64, newlines: bool) -> std::io::Result<()> {
     const LINE: usize = 100;
-    let mut chunk = vec![b'x'; 64 * 1024 / LINE * LINE];
+    let mut chunk = vec![b'x'; CHUNK / LINE * LINE];
     if newlines {
         for line in chunk.chunks_mut(LINE) {
             line[LINE - 1] = b'\n';
         }
     }
-    let mut out = lock(stream);
+    let mut out = raw(stream)?;
     let mut left = bytes;
     while left > 0 {
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
         out.write_all(&chunk[..n])?;
         left -= n as u64;
     }
-    out.flush()
+    Ok(())
 }
 
 fn fork(count: u32, sleep_secs: u64) -> std::io::Result<()> {
