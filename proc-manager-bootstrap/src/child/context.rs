@@ -143,14 +143,6 @@ impl ChildContext {
         self.hello(callback_addr, token.clone(), addr).await
     }
 
-    /// [`Self::ready`] presenting another token (for tests of the manager's
-    /// token check).
-    #[doc(hidden)]
-    pub async fn ready_with_token(&self, addr: ChannelAddr, token: String) -> io::Result<()> {
-        let Bootstrap::Proc { callback_addr, .. } = &self.inner.payload;
-        self.hello(callback_addr, token, addr).await
-    }
-
     async fn hello(
         &self,
         callback: &ChannelAddr,
