@@ -34,7 +34,9 @@ struct Shared {
     channel: Option<ChannelAddr>,
     token: String,
     queue: OnceLock<Option<mpsc::Sender<Command>>>,
-    dropped: AtomicU64,
+    // Shared with the background task, which must not hold `Shared` (it
+    // owns the sender: the task ends when the last writer is dropped).
+    dropped: Arc<AtomicU64>,
 }
 
 /// Sends structured log records to the manager; get one from
@@ -72,7 +74,7 @@ impl LogWriter {
                 channel,
                 token,
                 queue: OnceLock::new(),
-                dropped: AtomicU64::new(0),
+                dropped: Arc::new(AtomicU64::new(0)),
             }),
         }
     }
@@ -148,19 +150,23 @@ impl LogWriter {
         let _ = tokio::time::timeout(limit, self.flush()).await;
     }
 
+    /// The queue to the background task, started by the first record made
+    /// inside a tokio runtime (records made before that, outside any
+    /// runtime, are dropped without disabling later ones).
     fn queue(&self) -> Option<&mpsc::Sender<Command>> {
+        if let Some(queue) = self.shared.queue.get() {
+            return queue.as_ref();
+        }
+        let Some(channel) = self.shared.channel.clone() else {
+            return self.shared.queue.get_or_init(|| None).as_ref();
+        };
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
         self.shared
             .queue
             .get_or_init(|| {
-                let channel = self.shared.channel.clone()?;
-                let runtime = tokio::runtime::Handle::try_current().ok()?;
                 let (tx, rx) = mpsc::channel(QUEUE);
-                runtime.spawn(pump(
-                    channel,
-                    self.shared.token.clone(),
-                    rx,
-                    Arc::clone(&self.shared),
-                ));
+                let token = self.shared.token.clone();
+                runtime.spawn(pump(channel, token, rx, Arc::clone(&self.shared.dropped)));
                 Some(tx)
             })
             .as_ref()
@@ -173,7 +179,7 @@ async fn pump(
     channel: ChannelAddr,
     token: String,
     mut rx: mpsc::Receiver<Command>,
-    shared: Arc<Shared>,
+    dropped: Arc<AtomicU64>,
 ) {
     let hello = ChildFrame::LogHello {
         token,
@@ -200,7 +206,7 @@ async fn pump(
         match command {
             Command::Record(frame) => {
                 let Some(w) = writer.as_mut() else {
-                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
                 line.clear();
@@ -216,7 +222,7 @@ async fn pump(
                     other => other,
                 };
                 if written.is_err() {
-                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    dropped.fetch_add(1, Ordering::Relaxed);
                     writer = None;
                 }
             }
@@ -290,6 +296,13 @@ mod tests {
         };
         assert!(message.len() <= MAX_MESSAGE_BYTES && message.chars().all(|c| c == 'é'));
         assert_eq!(log.dropped(), 0);
+        drop(log);
+        let end: Option<ChildFrame> =
+            tokio::time::timeout(Duration::from_secs(10), read_frame(&mut reader, &mut buf))
+                .await
+                .expect("the connection closes once the last writer is gone")
+                .expect("clean end");
+        assert_eq!(end, None);
         std::fs::remove_dir_all(&dir).ok();
     }
 }
