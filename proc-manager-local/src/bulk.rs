@@ -1,10 +1,11 @@
 //! [`BulkTerminate`] for [`LocalProcManager`]: stopping every live proc with
 //! one deadline and a cap on stop operations in flight.
 //!
-//! Stopping one proc is the same as in [`crate::shared::ProcShared::stop_by`]; this module
+//! Stopping one proc is [`crate::shared::ProcShared::stop_by_sweep`]; this module
 //! only schedules those and counts the outcomes.
 
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -47,46 +48,59 @@ impl BulkTerminate for LocalProcManager {
             .collect();
         tracing::debug!(procs = live.len(), ?timeout, max_in_flight, "terminate_all");
 
-        // In spawn order, which is also the order of the procs' memory.
-        let mut stops = pin!(
-            futures::stream::iter(0..live.len())
-                .map(|i| {
-                    let shared = live[i].shared();
-                    async move {
-                        // No timer of its own: the sweep below is the deadline.
-                        let status = match shared.cell.mark_stopping() {
-                            status if status.is_exit() => status,
-                            _ => shared.cell.wait_terminal().await,
-                        };
-                        matches!(status, ProcStatus::Killed { .. })
-                    }
-                })
-                .buffer_unordered(max_in_flight.max(1))
-        );
+        let cap = max_in_flight.max(1);
+        let (ended, killed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let note = |status: ProcStatus| {
+            ended.fetch_add(1, Ordering::Relaxed);
+            if matches!(status, ProcStatus::Killed { .. }) {
+                killed.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        // In spawn order, which is also the order of the procs' memory. No
+        // stop has a timer of its own: the sweep below is the deadline.
+        let drive = async {
+            if live.len() <= cap {
+                // Everything fits in the cap: ask all at once, then collect in
+                // order (a proc that ended by its turn costs no waiter).
+                for handle in &live {
+                    handle.shared().cell.mark_stopping();
+                }
+                for handle in &live {
+                    note(handle.shared().cell.wait_terminal().await);
+                }
+            } else {
+                futures::stream::iter(0..live.len())
+                    .map(|i| live[i].shared().stop_by_sweep())
+                    .buffer_unordered(cap)
+                    .for_each(|status| {
+                        note(status);
+                        std::future::ready(())
+                    })
+                    .await;
+            }
+        };
+        let mut drive = pin!(drive);
         let mut sweep = pin!(tokio::time::sleep_until(deadline));
         let mut swept = false;
         let mut too_late = pin!(tokio::time::sleep_until(give_up));
-        let (mut ended, mut killed) = (0, 0);
         loop {
             tokio::select! {
-                next = stops.next() => match next {
-                    Some(was_killed) => {
-                        ended += 1;
-                        killed += usize::from(was_killed);
-                    }
-                    None => break,
-                },
+                () = &mut drive => break,
                 () = &mut sweep, if !swept => {
                     // One deadline for the whole call: procs still queued
                     // behind the cap get no polite turn of their own.
                     swept = true;
                     for handle in &live {
-                        handle.shared().abort();
+                        handle.abort();
                     }
                 }
                 () = &mut too_late => break,
             }
         }
+        let (mut ended, mut killed) = (
+            ended.load(Ordering::Relaxed),
+            killed.load(Ordering::Relaxed),
+        );
 
         let mut failures = Vec::new();
         if ended < live.len() {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use proc_manager_core::{LogStream, ProcHandle, ProcId, ProcStatus, TerminateError};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::output::lock;
 use crate::shared::{ProcShared, deadline_after};
@@ -40,6 +41,29 @@ pub struct LocalProcHandle {
 impl LocalProcHandle {
     pub(crate) fn new(shared: Arc<ProcShared>) -> Self {
         Self { shared }
+    }
+
+    /// Aborts the proc's task. Its future is dropped the next time the
+    /// runtime gets to it, and dropping it publishes `Killed` (unless the
+    /// proc ended first).
+    pub(crate) fn abort(&self) {
+        if let Some(task) = self.shared.task.get() {
+            task.abort();
+        }
+    }
+
+    /// Waits for the terminal status until `deadline`, then aborts the task
+    /// and waits for the terminal status that follows.
+    async fn finish_by(&self, deadline: Instant) -> ProcStatus {
+        let cell = &self.shared.cell;
+        match tokio::time::timeout_at(deadline, cell.wait_terminal()).await {
+            Ok(status) => status,
+            Err(_) => {
+                tracing::debug!(parent: &self.shared.span, "stop deadline reached; aborting");
+                self.abort();
+                cell.wait_terminal().await
+            }
+        }
     }
 
     pub(crate) fn shared(&self) -> &ProcShared {
@@ -92,10 +116,11 @@ impl ProcHandle for LocalProcHandle {
     ) -> Result<ProcStatus, TerminateError> {
         let deadline = deadline_after(timeout);
         tracing::debug!(parent: &self.shared.span, reason, ?timeout, "terminate requested");
-        self.shared
-            .stop_by(deadline)
-            .await
-            .map_err(|status| self.already_terminated(status))
+        let status = self.shared.cell.mark_stopping();
+        if status.is_exit() {
+            return Err(self.already_terminated(status));
+        }
+        Ok(self.finish_by(deadline).await)
     }
 
     async fn kill(&self) -> Result<ProcStatus, TerminateError> {
@@ -104,7 +129,7 @@ impl ProcHandle for LocalProcHandle {
             return Err(self.already_terminated(status));
         }
         tracing::debug!(parent: &self.shared.span, "kill requested");
-        self.shared.abort();
+        self.abort();
         Ok(self.shared.cell.wait_terminal().await)
     }
 }

@@ -21,7 +21,7 @@ use tokio::runtime::Handle;
 use crate::config::LocalProcConfig;
 use crate::context::ProcContext;
 use crate::handle::LocalProcHandle;
-use crate::output::{Output, Sinks};
+use crate::output::LogConfig;
 use crate::shared::ProcShared;
 use crate::table::ProcTable;
 use crate::task::{ExitGuard, Launch, launcher};
@@ -61,9 +61,7 @@ use crate::task::{ExitGuard, Launch, launcher};
 pub struct LocalProcManager {
     launch: Box<Launch>,
     procs: Mutex<ProcTable<LocalProcHandle>>,
-    sinks: Sinks,
-    max_lines: usize,
-    max_bytes: usize,
+    log: Arc<LogConfig>,
     pid: u32,
 }
 
@@ -117,15 +115,15 @@ impl LocalProcManager {
             };
             let shared = Arc::new(ProcShared {
                 cell: StatusCell::with_status(proc_id.clone(), running),
-                abort: OnceLock::new(),
-                output: Mutex::new(Output::new(self.max_lines, self.max_bytes)),
-                sinks: self.sinks.clone(),
+                task: OnceLock::new(),
+                output: Mutex::default(),
+                log: self.log.clone(),
                 span,
             });
             let ctx = ProcContext::new(shared.clone(), backend_addr, config.config);
-            let abort = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));
+            let task = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));
             // A fresh OnceLock: this cannot already be set.
-            let _ = shared.abort.set(abort);
+            let _ = shared.task.set(task);
             tracing::debug!(parent: &shared.span, "proc spawned");
             LocalProcHandle::new(shared)
         };
@@ -143,6 +141,15 @@ impl ProcManager for LocalProcManager {
 
     fn transport(&self) -> ChannelTransport {
         ChannelTransport::Local
+    }
+
+    async fn spawn(
+        &self,
+        proc_id: ProcId,
+        backend_addr: ChannelAddr,
+    ) -> Result<LocalProcHandle, SpawnError> {
+        // Not the default method: that would box a second future per spawn.
+        self.spawn_now(proc_id, backend_addr, LocalProcConfig::default())
     }
 
     async fn spawn_with(
@@ -166,7 +173,7 @@ impl ProcManager for LocalProcManager {
 impl Drop for LocalProcManager {
     fn drop(&mut self) {
         for handle in self.procs().procs() {
-            handle.shared().abort();
+            handle.abort();
         }
     }
 }
@@ -175,9 +182,7 @@ impl fmt::Debug for LocalProcManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalProcManager")
             .field("procs", &self.procs().ids().len())
-            .field("sinks", &self.sinks.len())
-            .field("max_lines", &self.max_lines)
-            .field("max_bytes", &self.max_bytes)
+            .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }
@@ -227,9 +232,11 @@ impl LocalProcManagerBuilder {
         LocalProcManager {
             launch: self.launch,
             procs: Mutex::new(ProcTable::new()),
-            sinks: self.sinks.into(),
-            max_lines: self.max_lines,
-            max_bytes: self.max_bytes,
+            log: Arc::new(LogConfig {
+                sinks: self.sinks,
+                max_lines: self.max_lines,
+                max_bytes: self.max_bytes,
+            }),
             pid: std::process::id(),
         }
     }

@@ -12,45 +12,56 @@ use proc_manager_core::{Bytes, LogLine, LogSink, LogStream, ProcId, TailBuffer};
 
 use crate::shared::ProcShared;
 
-/// The sinks of one manager, shared by all its procs.
-pub(crate) type Sinks = Arc<[Arc<dyn LogSink>]>;
+/// Where a manager's procs' lines go and how much of them is kept; one per
+/// manager, shared by all its procs.
+pub(crate) struct LogConfig {
+    pub(crate) sinks: Vec<Arc<dyn LogSink>>,
+    pub(crate) max_lines: usize,
+    pub(crate) max_bytes: usize,
+}
 
-/// The tails of one proc and whether its output has ended. The buffers are
-/// created on the first line, so a proc that never logs costs nothing here.
-#[derive(Debug)]
+impl fmt::Debug for LogConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogConfig")
+            .field("sinks", &self.sinks.len())
+            .field("max_lines", &self.max_lines)
+            .field("max_bytes", &self.max_bytes)
+            .finish()
+    }
+}
+
+/// One proc's tails and whether its output has ended. The tails are
+/// allocated on the first line, so a proc that never logs costs two words.
+#[derive(Debug, Default)]
 pub(crate) struct Output {
-    max_lines: usize,
-    max_bytes: usize,
-    stdout: Option<TailBuffer>,
-    stderr: Option<TailBuffer>,
+    tails: Option<Box<Tails>>,
     closed: bool,
 }
 
-impl Output {
-    pub(crate) fn new(max_lines: usize, max_bytes: usize) -> Self {
-        Self {
-            max_lines,
-            max_bytes,
-            stdout: None,
-            stderr: None,
-            closed: false,
-        }
-    }
+#[derive(Debug, Default)]
+struct Tails {
+    stdout: Option<TailBuffer>,
+    stderr: Option<TailBuffer>,
+}
 
-    fn tail_mut(&mut self, stream: LogStream) -> &mut TailBuffer {
-        let (max_lines, max_bytes) = (self.max_lines, self.max_bytes);
+impl Output {
+    fn tail_mut(&mut self, stream: LogStream, config: &LogConfig) -> &mut TailBuffer {
+        let tails = self.tails.get_or_insert_with(Box::default);
         let slot = match stream {
-            LogStream::Stderr => &mut self.stderr,
-            _ => &mut self.stdout,
+            LogStream::Stderr => &mut tails.stderr,
+            _ => &mut tails.stdout,
         };
-        slot.get_or_insert_with(|| TailBuffer::new(max_lines, max_bytes))
+        slot.get_or_insert_with(|| TailBuffer::new(config.max_lines, config.max_bytes))
     }
 
     /// The kept lines of `stream`, oldest first.
     pub(crate) fn tail(&self, stream: LogStream) -> Vec<String> {
+        let Some(tails) = &self.tails else {
+            return Vec::new();
+        };
         let slot = match stream {
-            LogStream::Stderr => &self.stderr,
-            _ => &self.stdout,
+            LogStream::Stderr => &tails.stderr,
+            _ => &tails.stdout,
         };
         slot.as_ref().map(TailBuffer::lines).unwrap_or_default()
     }
@@ -120,12 +131,13 @@ impl LogWriter {
             tracing::trace!(parent: &shared.span, %stream, "line written after the proc ended dropped");
             return;
         }
+        let config = &*shared.log;
         for line in lines(text) {
-            output.tail_mut(stream).push(line);
-            if !shared.sinks.is_empty() {
+            output.tail_mut(stream, config).push(line);
+            if !config.sinks.is_empty() {
                 // Sinks run under the lock, so none sees a line after `finish`.
                 let record = LogLine::new(proc_id(shared), stream, Bytes::copy_from_slice(line));
-                for sink in shared.sinks.iter() {
+                for sink in &config.sinks {
                     sink.log(&record);
                 }
             }
@@ -164,12 +176,20 @@ mod tests {
 
     #[test]
     fn tails_are_lazy_bounded_and_closed() {
-        let mut output = Output::new(2, 1024);
-        assert!(output.stdout.is_none() && output.stderr.is_none());
+        let config = LogConfig {
+            sinks: Vec::new(),
+            max_lines: 2,
+            max_bytes: 1024,
+        };
+        let mut output = Output::default();
+        assert!(output.tails.is_none());
+        assert!(output.tail(LogStream::Stderr).is_empty());
         for line in ["1", "2", "3"] {
-            output.tail_mut(LogStream::Stderr).push(line.as_bytes());
+            output
+                .tail_mut(LogStream::Stderr, &config)
+                .push(line.as_bytes());
         }
-        output.tail_mut(LogStream::Stdout).push(b"out");
+        output.tail_mut(LogStream::Stdout, &config).push(b"out");
         assert_eq!(output.tail(LogStream::Stdout), vec!["out"]);
         assert_eq!(output.close(), vec!["2", "3"]);
         assert!(output.closed);

@@ -5,7 +5,8 @@
 //! [`crate::handle`]; the locking around the table is in [`crate::manager`].
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::{Entry, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 use proc_manager_core::ProcId;
 
@@ -15,7 +16,43 @@ use proc_manager_core::ProcId;
 pub(crate) struct ProcTable<H> {
     ids: Vec<ProcId>,
     procs: Vec<H>,
-    index: HashMap<ProcId, usize>,
+    index: HashMap<Key, usize, BuildHasherDefault<Prehashed>>,
+    hasher: RandomState,
+}
+
+/// An id with its hash computed once, so growing the index never reads the
+/// ids' text again (with thousands of procs that text is cold memory).
+#[derive(Debug, PartialEq, Eq)]
+struct Key {
+    hash: u64,
+    proc_id: ProcId,
+}
+
+impl Hash for Key {
+    fn hash<S: Hasher>(&self, state: &mut S) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of [`Key`]s: their hash is already computed.
+#[derive(Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `Key`; this keeps any other use sound.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl<H> ProcTable<H> {
@@ -23,12 +60,21 @@ impl<H> ProcTable<H> {
         Self {
             ids: Vec::new(),
             procs: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn key(&self, proc_id: ProcId) -> Key {
+        Key {
+            hash: self.hasher.hash_one(&proc_id),
+            proc_id,
         }
     }
 
     pub(crate) fn get(&self, proc_id: &ProcId) -> Option<&H> {
-        self.index.get(proc_id).and_then(|&i| self.procs.get(i))
+        let key = self.key(proc_id.clone());
+        self.index.get(&key).and_then(|&i| self.procs.get(i))
     }
 
     /// Records the proc `make` builds under `proc_id`, unless a proc with
@@ -40,19 +86,20 @@ impl<H> ProcTable<H> {
         alive: impl FnOnce(&H) -> bool,
         make: impl FnOnce(&ProcId) -> H,
     ) -> Result<&H, ProcId> {
-        match self.index.entry(proc_id) {
+        let key = self.key(proc_id);
+        match self.index.entry(key) {
             Entry::Occupied(entry) => {
                 let i = *entry.get();
                 let slot = &mut self.procs[i];
                 if alive(slot) {
-                    return Err(entry.key().clone());
+                    return Err(entry.key().proc_id.clone());
                 }
-                *slot = make(entry.key());
+                *slot = make(&entry.key().proc_id);
                 Ok(slot)
             }
             Entry::Vacant(entry) => {
-                let proc = make(entry.key());
-                self.ids.push(entry.key().clone());
+                let proc = make(&entry.key().proc_id);
+                self.ids.push(entry.key().proc_id.clone());
                 self.procs.push(proc);
                 entry.insert(self.procs.len() - 1);
                 Ok(&self.procs[self.procs.len() - 1])

@@ -129,7 +129,7 @@ impl Drop for ExitGuard {
 /// `status` with the stderr tail.
 fn publish(shared: &ProcShared, mut status: ProcStatus) {
     let tail = lock(&shared.output).close();
-    for sink in shared.sinks.iter() {
+    for sink in &shared.log.sinks {
         sink.finish(shared.cell.proc_id());
     }
     match &mut status {

@@ -41,8 +41,10 @@ async fn spawn_mode(manager: &LocalProcManager, name: String, mode: &str) -> imp
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn summary_counts_polite_killed_and_skips_ended() {
+/// Ten polite procs, five stubborn ones and three that already ended,
+/// stopped with `cap` in flight (above the number of stubborn procs, so
+/// every polite proc gets its turn before the deadline).
+async fn counts_with_cap(cap: usize) {
     let manager = scripted();
     let mut polite = Vec::new();
     let mut stubborn = Vec::new();
@@ -63,9 +65,7 @@ async fn summary_counts_polite_killed_and_skips_ended() {
         assert_eq!(bounded(handle.wait()).await.unwrap(), stopped(7));
     }
 
-    // A cap above the number of stubborn procs, so every polite proc gets
-    // its turn before the deadline.
-    let summary = bounded(manager.terminate_all(Duration::from_millis(500), 8)).await;
+    let summary = bounded(manager.terminate_all(Duration::from_millis(500), cap)).await;
     assert_eq!(summary.attempted, 15, "{summary}");
     assert_eq!(summary.polite, 10, "{summary}");
     assert_eq!(summary.killed, 5, "{summary}");
@@ -81,6 +81,16 @@ async fn summary_counts_polite_killed_and_skips_ended() {
     // Nothing left alive: a second call has nothing to do.
     let again = bounded(manager.terminate_all(Duration::from_secs(5), 4)).await;
     assert_eq!((again.attempted, again.ok, again.failed), (0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_counts_with_procs_queued_behind_the_cap() {
+    counts_with_cap(8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_counts_with_every_proc_in_flight() {
+    counts_with_cap(64).await;
 }
 
 #[tokio::test(start_paused = true)]
