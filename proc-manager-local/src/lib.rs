@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod builder;
 mod bulk;
 mod config;
 mod context;
@@ -10,10 +11,11 @@ mod shared;
 mod table;
 mod task;
 
+pub use builder::LocalProcManagerBuilder;
 pub use config::LocalProcConfig;
 pub use context::ProcContext;
 pub use handle::LocalProcHandle;
-pub use manager::{LocalProcManager, LocalProcManagerBuilder};
+pub use manager::LocalProcManager;
 pub use output::LogWriter;
 
 pub use proc_manager_core::*;

@@ -1,9 +1,8 @@
-//! [`LocalProcManager`] and its [`LocalProcManagerBuilder`]: spawning local
-//! procs as tokio tasks, the table of procs by id, and aborting them all
-//! when the manager is dropped.
+//! [`LocalProcManager`]: spawning local procs as tokio tasks, looking them
+//! up, and aborting them all when the manager is dropped.
 //!
-//! `terminate_all` is in [`crate::bulk`]; what a proc's task does is in
-//! [`crate::task`].
+//! Building one is in [`crate::builder`], `terminate_all` in [`crate::bulk`],
+//! what a proc's task does in [`crate::task`].
 
 use std::fmt;
 use std::future::Future;
@@ -13,11 +12,12 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use proc_manager_core::{
-    ChannelAddr, ChannelTransport, LogSink, ProcHandle, ProcId, ProcManager, ProcStatus,
-    SpawnError, StatusCell, TailBuffer,
+    ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus, SpawnError,
+    StatusCell,
 };
 use tokio::runtime::Handle;
 
+use crate::builder::LocalProcManagerBuilder;
 use crate::config::LocalProcConfig;
 use crate::context::ProcContext;
 use crate::handle::LocalProcHandle;
@@ -83,11 +83,15 @@ impl LocalProcManager {
         Fut: Future<Output = Result<i32, E>> + Send + 'static,
         E: fmt::Display + Send + 'static,
     {
-        LocalProcManagerBuilder {
-            launch: launcher(f),
-            sinks: Vec::new(),
-            max_lines: TailBuffer::DEFAULT_MAX_LINES,
-            max_bytes: TailBuffer::DEFAULT_MAX_BYTES,
+        LocalProcManagerBuilder::new(launcher(f))
+    }
+
+    pub(crate) fn from_parts(launch: Box<Launch>, log: LogConfig) -> Self {
+        Self {
+            launch,
+            procs: Mutex::new(ProcTable::new()),
+            log: Arc::new(log),
+            pid: std::process::id(),
         }
     }
 
@@ -183,71 +187,6 @@ impl fmt::Debug for LocalProcManager {
         f.debug_struct("LocalProcManager")
             .field("procs", &self.procs().ids().len())
             .field("log", &self.log)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Builds a [`LocalProcManager`]: output tail bounds and log sinks.
-///
-/// ```
-/// use std::sync::Arc;
-/// use proc_manager_local::{ChannelSink, LocalProcManager, ProcContext};
-///
-/// let lines = ChannelSink::new(1024);
-/// let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
-///     ctx.log().stdout("hello");
-///     Ok::<i32, std::io::Error>(0)
-/// })
-/// .tail(50, 8 * 1024)
-/// .sink(Arc::new(lines.clone()))
-/// .build();
-/// # let _ = manager;
-/// ```
-pub struct LocalProcManagerBuilder {
-    launch: Box<Launch>,
-    sinks: Vec<Arc<dyn LogSink>>,
-    max_lines: usize,
-    max_bytes: usize,
-}
-
-impl LocalProcManagerBuilder {
-    /// Keeps at most `max_lines` lines and `max_bytes` bytes of each
-    /// stream's tail (default [`TailBuffer::DEFAULT_MAX_LINES`] and
-    /// [`TailBuffer::DEFAULT_MAX_BYTES`]).
-    pub fn tail(mut self, max_lines: usize, max_bytes: usize) -> Self {
-        self.max_lines = max_lines;
-        self.max_bytes = max_bytes;
-        self
-    }
-
-    /// Adds a sink every proc's output lines go to (the same sinks the
-    /// bootstrap backend takes).
-    pub fn sink(mut self, sink: Arc<dyn LogSink>) -> Self {
-        self.sinks.push(sink);
-        self
-    }
-
-    /// The manager.
-    pub fn build(self) -> LocalProcManager {
-        LocalProcManager {
-            launch: self.launch,
-            procs: Mutex::new(ProcTable::new()),
-            log: Arc::new(LogConfig {
-                sinks: self.sinks,
-                max_lines: self.max_lines,
-                max_bytes: self.max_bytes,
-            }),
-            pid: std::process::id(),
-        }
-    }
-}
-
-impl fmt::Debug for LocalProcManagerBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalProcManagerBuilder")
-            .field("sinks", &self.sinks.len())
-            .field("max_lines", &self.max_lines)
-            .field("max_bytes", &self.max_bytes)
             .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,77 @@
+//! [`LocalProcManagerBuilder`]: the manager-wide settings of a
+//! [`LocalProcManager`] (output tail bounds and log sinks).
+//!
+//! What the manager does with them is in [`crate::manager`] and
+//! [`crate::output`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use proc_manager_core::{LogSink, TailBuffer};
+
+use crate::manager::LocalProcManager;
+use crate::output::LogConfig;
+use crate::task::Launch;
+
+/// Builds a [`LocalProcManager`]: output tail bounds and log sinks.
+///
+/// ```
+/// use std::sync::Arc;
+/// use proc_manager_local::{ChannelSink, LocalProcManager, ProcContext};
+///
+/// let lines = ChannelSink::new(1024);
+/// let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
+///     ctx.log().stdout("hello");
+///     Ok::<i32, std::io::Error>(0)
+/// })
+/// .tail(50, 8 * 1024)
+/// .sink(Arc::new(lines.clone()))
+/// .build();
+/// # let _ = manager;
+/// ```
+pub struct LocalProcManagerBuilder {
+    launch: Box<Launch>,
+    log: LogConfig,
+}
+
+impl LocalProcManagerBuilder {
+    pub(crate) fn new(launch: Box<Launch>) -> Self {
+        Self {
+            launch,
+            log: LogConfig {
+                sinks: Vec::new(),
+                max_lines: TailBuffer::DEFAULT_MAX_LINES,
+                max_bytes: TailBuffer::DEFAULT_MAX_BYTES,
+            },
+        }
+    }
+
+    /// Keeps at most `max_lines` lines and `max_bytes` bytes of each
+    /// stream's tail (default [`TailBuffer::DEFAULT_MAX_LINES`] and
+    /// [`TailBuffer::DEFAULT_MAX_BYTES`]).
+    pub fn tail(mut self, max_lines: usize, max_bytes: usize) -> Self {
+        self.log.max_lines = max_lines;
+        self.log.max_bytes = max_bytes;
+        self
+    }
+
+    /// Adds a sink every proc's output lines go to (the same sinks the
+    /// bootstrap backend takes).
+    pub fn sink(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.log.sinks.push(sink);
+        self
+    }
+
+    /// The manager.
+    pub fn build(self) -> LocalProcManager {
+        LocalProcManager::from_parts(self.launch, self.log)
+    }
+}
+
+impl fmt::Debug for LocalProcManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalProcManagerBuilder")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
