@@ -31,7 +31,7 @@ const AFTER_ABORT_BOUND: Duration = Duration::from_secs(5);
 ///
 /// `killed` counts the procs that ended `Killed`, `polite` those that ended
 /// any other way (including those that had ended before their turn came).
-/// A proc still not dropped [`AFTER_ABORT_BOUND`] after its abort counts as
+/// A proc still not dropped five seconds after its abort counts as
 /// failed, so the call returns within `timeout` plus that bound at worst.
 #[async_trait]
 impl BulkTerminate for LocalProcManager {
