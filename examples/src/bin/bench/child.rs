@@ -27,6 +27,9 @@ async fn serve(ctx: ChildContext) -> Result<i32, BoxError> {
             let path = ctx
                 .socket_dir()
                 .join(format!("serve-{}.sock", std::process::id()));
+            // A child killed earlier with the same (recycled) pid may have
+            // left its socket file behind in a shared socket dir.
+            let _ = std::fs::remove_file(&path);
             let listener = tokio::net::UnixListener::bind(&path)?;
             ctx.ready(ChannelAddr::unix(&path)?).await?;
             if matches!(mode, Mode::ReadyWait) {
