@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use proc_manager_core::{BulkTerminate, ProcHandle, ProcStatus, TerminateSummary};
 use tokio::time::Instant;
 
@@ -69,14 +70,17 @@ impl BulkTerminate for LocalProcManager {
                     note(handle.shared().cell.wait_terminal().await);
                 }
             } else {
-                futures::stream::iter(0..live.len())
-                    .map(|i| live[i].shared().stop_by_sweep())
-                    .buffer_unordered(cap)
-                    .for_each(|status| {
-                        note(status);
-                        std::future::ready(())
-                    })
-                    .await;
+                // `cap` workers, each asking the next proc in line once its
+                // previous one has ended: a slow proc holds one slot, not
+                // the queue.
+                let next = AtomicUsize::new(0);
+                let worker = || async {
+                    while let Some(handle) = live.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        note(handle.shared().stop_by_sweep().await);
+                    }
+                };
+                let workers: FuturesUnordered<_> = (0..cap).map(|_| worker()).collect();
+                workers.collect::<()>().await;
             }
         };
         let mut drive = pin!(drive);
