@@ -47,6 +47,7 @@ pub use self::shutdown::ShutdownReason;
 use crate::protocol::LOG_CHANNEL_ENV;
 pub use crate::protocol::{Bootstrap, PayloadError};
 use proc_manager_core::ChannelAddr;
+use tracing::Instrument as _;
 
 // The context is handed to user code and moved across tasks.
 const _: () = {
@@ -155,15 +156,25 @@ where
     F: FnOnce(ChildContext) -> Fut,
     Fut: Future<Output = Result<i32, BoxError>>,
 {
-    let ctx = ChildContext::new(payload, log_channel).map_err(ChildError::Signal)?;
-    let manager_gone = ctx.manager_gone();
-    let outcome = tokio::select! {
-        result = main(ctx.clone()) => result.map_err(ChildError::Main),
-        () = async {
-            manager_gone.await;
-            tokio::time::sleep(MANAGER_GONE_GRACE).await;
-        } => Err(ChildError::ManagerGone { grace: MANAGER_GONE_GRACE }),
+    let span = tracing::info_span!("child", proc_id = tracing::field::Empty);
+    let ctx = {
+        let _entered = span.enter();
+        ChildContext::new(payload, log_channel).map_err(ChildError::Signal)?
     };
+    span.record("proc_id", tracing::field::display(ctx.proc_id()));
+    let manager_gone = ctx.manager_gone();
+    let outcome = async {
+        tokio::select! {
+            result = main(ctx.clone()) => result.map_err(ChildError::Main),
+            () = async {
+                manager_gone.await;
+                tracing::debug!("the manager is gone; waiting {MANAGER_GONE_GRACE:?} for user code");
+                tokio::time::sleep(MANAGER_GONE_GRACE).await;
+            } => Err(ChildError::ManagerGone { grace: MANAGER_GONE_GRACE }),
+        }
+    }
+    .instrument(span)
+    .await;
     ctx.log().flush_within(LOG_FLUSH_AT_EXIT).await;
     outcome
 }
