@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use proc_manager_core::{ChannelAddr, ProcStatus};
-use tokio::io::BufReader;
+use tokio::io::{AsyncReadExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::time::Instant;
@@ -23,6 +23,8 @@ use crate::protocol::{ChildFrame, FrameError, read_frame, tokens_match};
 
 /// How long one connection may take to send its hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// The read buffer while waiting for a hello.
+const HELLO_BUFFER: usize = 512;
 /// Connections waiting for a hello at once; more are refused.
 const MAX_PENDING: usize = 64;
 
@@ -30,7 +32,8 @@ type Hello = (BufReader<OwnedReadHalf>, OwnedWriteHalf, u32, ChannelAddr);
 
 async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<Hello, String> {
     let (read, write) = stream.into_split();
-    let mut reader = BufReader::new(read);
+    // Small: a hello is one short line (`read_frame` copes with more).
+    let mut reader = BufReader::with_capacity(HELLO_BUFFER, read);
     let mut buf = Vec::new();
     let frame = tokio::time::timeout(
         HELLO_TIMEOUT,
@@ -95,7 +98,9 @@ pub(crate) async fn serve(
     };
     drop(pending);
     drop(listener);
-    let (mut reader, writer, pid, addr) = hello;
+    let (reader, writer, pid, addr) = hello;
+    // Keep no buffer while holding the control channel for its whole life.
+    let mut reader = reader.into_inner();
     if pid != shared.group.pid() {
         tracing::debug!(parent: &shared.span, hello_pid = pid, "hello from a pid other than the leader");
     }
@@ -115,14 +120,19 @@ pub(crate) async fn serve(
         tracing::info!(parent: &shared.span, %addr, "ready");
     }
     // Hold the control channel; anything the child sends on it is ignored.
-    let mut ignored = tokio::io::sink();
     tokio::select! {
         _ = shared.exited.cancelled() => {}
-        _ = tokio::io::copy(&mut reader, &mut ignored) => {
+        _ = until_closed(&mut reader) => {
             tracing::debug!(parent: &shared.span, "child closed its control connection");
         }
     }
     *shared.control.lock().await = None;
+}
+
+/// Reads and discards until end of stream or an error.
+async fn until_closed(reader: &mut OwnedReadHalf) {
+    let mut scratch = [0u8; 64];
+    while let Ok(1..) = reader.read(&mut scratch).await {}
 }
 
 fn not_ready(shared: &ProcShared, timeout: Duration) {

@@ -1,8 +1,8 @@
 //! The exit monitor of one proc: waits for the leader to exit (its pidfd
 //! turns readable), kills the rest of the group (by default), drains the
 //! output to end of stream within a deadline, reaps the leader, removes it
-//! from the table and its private dir, and publishes the terminal status
-//! with the stderr tail.
+//! from the table, publishes the terminal status with the stderr tail, and
+//! has its private dir removed (in the background).
 //!
 //! Signalling and reaping are in [`crate::group`]; reading output is in
 //! [`crate::stdio`].
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::group::{ExitKind, PidFdSource, ProcessGroup};
 use crate::proc_state::ProcShared;
-use crate::runtime_dir::remove_proc_dir;
+use crate::runtime_dir::remove_proc_dir_later;
 use crate::stdio::lock_tail;
 use crate::table::GroupTable;
 
@@ -83,7 +83,7 @@ impl Monitor {
             }
         };
         table.remove(group.pid());
-        remove_proc_dir(&proc_dir);
+        remove_proc_dir_later(proc_dir);
         *shared.control.lock().await = None;
         let stderr_tail = lock_tail(&shared.stderr_tail).lines();
         let status = match (shared.fail_reason(), reaped) {

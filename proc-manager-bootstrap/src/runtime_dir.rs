@@ -8,8 +8,9 @@
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
 
 /// The longest socket path `sockaddr_un` takes (108 bytes with the NUL).
 pub(crate) const MAX_SOCKET_PATH: usize = 107;
@@ -33,14 +34,20 @@ impl RuntimeDir {
         }
     }
 
-    /// A fresh default path: `$TMPDIR/proc-manager-<pid>-<random>`.
+    /// A fresh default path, `proc-manager-<pid>-<n>-<random>` under
+    /// `$XDG_RUNTIME_DIR` (a per-user tmpfs made for sockets) when it is set,
+    /// else under the temp dir.
     pub(crate) fn default_path() -> PathBuf {
         let mut bytes = [0u8; 4];
         // Uniqueness also comes from the pid and the counter below.
         let _ = getrandom::fill(&mut bytes);
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        std::env::temp_dir().join(format!(
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .filter(|dir| dir.is_absolute() && dir.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        base.join(format!(
             "proc-manager-{}-{n}-{:08x}",
             std::process::id(),
             u32::from_ne_bytes(bytes)
@@ -88,7 +95,16 @@ impl Drop for RuntimeDir {
     fn drop(&mut self) {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if *state == Some(true) {
-            if let Err(err) = std::fs::remove_dir_all(&self.path) {
+            // The janitor may be removing a proc dir inside at the same time;
+            // a few attempts settle that race.
+            let mut result = Ok(());
+            for _ in 0..3 {
+                result = std::fs::remove_dir_all(&self.path);
+                if result.is_ok() || !self.path.exists() {
+                    return;
+                }
+            }
+            if let Err(err) = result {
                 tracing::debug!(path = %self.path.display(), %err, "cannot remove runtime dir");
             }
         }
@@ -123,6 +139,48 @@ impl Drop for ProcDir {
             remove_proc_dir(&self.path);
         }
     }
+}
+
+/// Removes a per-proc dir in the background, on one janitor thread: on a
+/// disk-backed temp dir the unlinks cost up to a millisecond each, which
+/// must not stall the async runtime when hundreds of procs end at once.
+/// Falls back to removing it here if the thread cannot be started.
+pub(crate) fn remove_proc_dir_later(path: PathBuf) {
+    static JANITOR: OnceLock<Option<Mutex<mpsc::Sender<PathBuf>>>> = OnceLock::new();
+    let janitor = JANITOR.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<PathBuf>();
+        std::thread::Builder::new()
+            .name("proc-manager-janitor".into())
+            .spawn(move || {
+                lower_this_threads_priority();
+                while let Ok(path) = rx.recv() {
+                    remove_proc_dir(&path);
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    let unsent = match janitor {
+        Some(tx) => tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(path)
+            .err()
+            .map(|e| e.0),
+        None => Some(path),
+    };
+    if let Some(path) = unsent {
+        remove_proc_dir(&path);
+    }
+}
+
+/// Housekeeping yields to real work: on a busy machine the janitor runs
+/// when the CPU is otherwise idle (Linux `setpriority` is per thread).
+fn lower_this_threads_priority() {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    // SAFETY: plain syscall on our own thread id; failure is harmless.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) };
 }
 
 /// Removes a per-proc dir and whatever sockets are in it.

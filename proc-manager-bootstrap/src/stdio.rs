@@ -18,7 +18,6 @@ use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use proc_manager_core::{LogLine, LogSink, LogStream, ProcId, TailBuffer};
-use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 
 /// How much is read from the pipe at a time.
@@ -157,14 +156,31 @@ fn trim_cr(chunk: &[u8], start: usize, nl: usize) -> usize {
 }
 
 /// Reads `pipe` to end of stream, handing lines to `splitter`.
-pub(crate) async fn forward(mut pipe: pipe::Receiver, mut splitter: LineSplitter) {
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+///
+/// The read buffer is allocated only when the pipe has data, and given back
+/// after a short read that left no partial line, so an idle child costs no
+/// buffer; a flooding child keeps one buffer for the whole flood.
+pub(crate) async fn forward(pipe: pipe::Receiver, mut splitter: LineSplitter) {
+    let mut buf = BytesMut::new();
     loop {
+        if let Err(err) = pipe.readable().await {
+            tracing::warn!(stream = %splitter.line.stream, %err, "waiting on child output failed");
+            break;
+        }
         buf.reserve(READ_CHUNK);
-        match pipe.read_buf(&mut buf).await {
+        match pipe.try_read_buf(&mut buf) {
             Ok(0) => break,
-            Ok(_) => splitter.process(&mut buf),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Ok(n) => {
+                splitter.process(&mut buf);
+                if n < READ_CHUNK && buf.is_empty() {
+                    buf = BytesMut::new();
+                }
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
             Err(err) => {
                 tracing::warn!(stream = %splitter.line.stream, %err, "reading child output failed");
                 break;

@@ -112,7 +112,16 @@ pub struct ChildEnv {
 }
 
 pub fn child_env(pid: u32) -> ChildEnv {
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    // While the child is in the middle of an exec (`sh -c 'exec …'`) its
+    // environ reads empty for a moment: read again until it is there.
+    let deadline = std::time::Instant::now() + SHOULD;
+    let environ = loop {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        if !environ.is_empty() || std::time::Instant::now() > deadline {
+            break environ;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
     let mut mode = None;
     let mut log = None;
     for var in environ.split(|&b| b == 0) {
