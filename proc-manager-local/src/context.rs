@@ -29,14 +29,15 @@ use crate::shared::ProcShared;
 pub struct ProcContext {
     shared: Arc<ProcShared>,
     backend_addr: ChannelAddr,
-    config: Option<serde_json::Value>,
+    // Boxed: the context is part of every proc's future, which stays smaller.
+    config: Option<Box<serde_json::Value>>,
 }
 
 impl ProcContext {
     pub(crate) fn new(
         shared: Arc<ProcShared>,
         backend_addr: ChannelAddr,
-        config: Option<serde_json::Value>,
+        config: Option<Box<serde_json::Value>>,
     ) -> Self {
         Self {
             shared,
@@ -57,7 +58,7 @@ impl ProcContext {
 
     /// The config given at spawn ([`crate::LocalProcConfig::config`]).
     pub fn config(&self) -> Option<&serde_json::Value> {
-        self.config.as_ref()
+        self.config.as_deref()
     }
 
     /// Reports that the proc serves on `addr`: the status becomes `Ready`.

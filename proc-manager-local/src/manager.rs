@@ -124,7 +124,7 @@ impl LocalProcManager {
                 log: self.log.clone(),
                 span,
             });
-            let ctx = ProcContext::new(shared.clone(), backend_addr, config.config);
+            let ctx = ProcContext::new(shared.clone(), backend_addr, config.config.map(Box::new));
             let task = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));
             // A fresh OnceLock: this cannot already be set.
             let _ = shared.task.set(task);
