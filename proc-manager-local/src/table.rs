@@ -5,36 +5,28 @@
 //! [`crate::handle`]; the locking around the table is in [`crate::manager`].
 
 use std::collections::HashMap;
-use std::collections::hash_map::{Entry, RandomState};
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use proc_manager_core::ProcId;
 
 /// Procs by id, in the order they were first spawned. An ended proc keeps
 /// its slot until a new proc reuses its id and takes the slot over.
+///
+/// The index maps an id's hash to the first slot with that hash; slots with
+/// equal hashes are chained. Entries are two words and growing the index
+/// never reads the ids again (with thousands of procs, cold memory).
 #[derive(Debug)]
 pub(crate) struct ProcTable<H> {
     ids: Vec<ProcId>,
     procs: Vec<H>,
-    index: HashMap<Key, usize, BuildHasherDefault<Prehashed>>,
+    /// Per slot: the next slot whose id has the same hash.
+    same_hash: Vec<Option<usize>>,
+    index: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     hasher: RandomState,
 }
 
-/// An id with its hash computed once, so growing the index never reads the
-/// ids' text again (with thousands of procs that text is cold memory).
-#[derive(Debug, PartialEq, Eq)]
-struct Key {
-    hash: u64,
-    proc_id: ProcId,
-}
-
-impl Hash for Key {
-    fn hash<S: Hasher>(&self, state: &mut S) {
-        state.write_u64(self.hash);
-    }
-}
-
-/// The hasher of [`Key`]s: their hash is already computed.
+/// The hasher of the index: its keys are hashes already.
 #[derive(Debug, Default)]
 struct Prehashed(u64);
 
@@ -44,7 +36,7 @@ impl Hasher for Prehashed {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `Key`; this keeps any other use sound.
+        // Only `write_u64` is used by `u64` keys; this keeps any other use sound.
         for &b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
@@ -60,21 +52,27 @@ impl<H> ProcTable<H> {
         Self {
             ids: Vec::new(),
             procs: Vec::new(),
+            same_hash: Vec::new(),
             index: HashMap::default(),
             hasher: RandomState::new(),
         }
     }
 
-    fn key(&self, proc_id: ProcId) -> Key {
-        Key {
-            hash: self.hasher.hash_one(&proc_id),
-            proc_id,
+    /// The slot of `proc_id`, given its hash.
+    fn find(&self, hash: u64, proc_id: &ProcId) -> Option<usize> {
+        let mut slot = self.index.get(&hash).copied();
+        while let Some(i) = slot {
+            if self.ids.get(i) == Some(proc_id) {
+                return Some(i);
+            }
+            slot = self.same_hash.get(i).copied().flatten();
         }
+        None
     }
 
     pub(crate) fn get(&self, proc_id: &ProcId) -> Option<&H> {
-        let key = self.key(proc_id.clone());
-        self.index.get(&key).and_then(|&i| self.procs.get(i))
+        let hash = self.hasher.hash_one(proc_id);
+        self.find(hash, proc_id).and_then(|i| self.procs.get(i))
     }
 
     /// Records the proc `make` builds under `proc_id`, unless a proc with
@@ -86,25 +84,20 @@ impl<H> ProcTable<H> {
         alive: impl FnOnce(&H) -> bool,
         make: impl FnOnce(&ProcId) -> H,
     ) -> Result<&H, ProcId> {
-        let key = self.key(proc_id);
-        match self.index.entry(key) {
-            Entry::Occupied(entry) => {
-                let i = *entry.get();
-                let slot = &mut self.procs[i];
-                if alive(slot) {
-                    return Err(entry.key().proc_id.clone());
-                }
-                *slot = make(&entry.key().proc_id);
-                Ok(slot)
+        let hash = self.hasher.hash_one(&proc_id);
+        if let Some(i) = self.find(hash, &proc_id) {
+            let slot = &mut self.procs[i];
+            if alive(slot) {
+                return Err(proc_id);
             }
-            Entry::Vacant(entry) => {
-                let proc = make(&entry.key().proc_id);
-                self.ids.push(entry.key().proc_id.clone());
-                self.procs.push(proc);
-                entry.insert(self.procs.len() - 1);
-                Ok(&self.procs[self.procs.len() - 1])
-            }
+            *slot = make(&proc_id);
+            return Ok(slot);
         }
+        let i = self.procs.len();
+        self.procs.push(make(&proc_id));
+        self.ids.push(proc_id);
+        self.same_hash.push(self.index.insert(hash, i));
+        Ok(&self.procs[i])
     }
 
     /// Every proc, in spawn order.
@@ -162,5 +155,20 @@ mod tests {
         assert_eq!(table.procs(), &[(0, true), (7, true), (2, true)]);
         assert_eq!(table.ids().len(), 3);
         assert_eq!(table.get(&id("zz")), None);
+    }
+
+    #[test]
+    fn ids_with_equal_hashes_are_chained() {
+        let mut table: ProcTable<u32> = ProcTable::new();
+        table.claim(id("a"), |_| true, |_| 1).expect("new");
+        // Give "b" the hash of "a", as a 64-bit collision would.
+        let hash_a = table.hasher.hash_one(&id("a"));
+        table.procs.push(2);
+        table.ids.push(id("b"));
+        table.same_hash.push(table.index.insert(hash_a, 1));
+        assert_eq!(table.find(hash_a, &id("b")), Some(1));
+        assert_eq!(table.find(hash_a, &id("a")), Some(0));
+        assert_eq!(table.find(hash_a, &id("c")), None);
+        assert_eq!(table.get(&id("a")), Some(&1));
     }
 }
