@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use proc_manager_core::{LogStream, ProcHandle, ProcId, ProcStatus, TerminateError};
+use proc_manager_core::{
+    ChannelAddr, LogStream, ProcHandle, ProcId, ProcStatus, ReadyError, TerminateError,
+};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -102,6 +104,14 @@ impl ProcHandle for LocalProcHandle {
 
     fn watch(&self) -> watch::Receiver<ProcStatus> {
         self.shared.cell.watch()
+    }
+
+    async fn ready(&self) -> Result<ChannelAddr, ReadyError> {
+        // Most callers ask once the proc is up: answer without subscribing.
+        if let Some(addr) = self.shared.cell.status().addr() {
+            return Ok(addr.clone());
+        }
+        self.shared.cell.wait_ready().await
     }
 
     async fn wait(&self) -> Result<ProcStatus, proc_manager_core::WaitError> {

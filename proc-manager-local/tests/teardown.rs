@@ -91,3 +91,33 @@ async fn ten_thousand_procs_start_ready_and_stop_without_leftovers() {
     assert!(handles.iter().all(|h| h.status() == stopped(0)));
     assert!(manager.status(&id("world")).is_none());
 }
+
+#[test]
+fn procs_of_a_runtime_that_shuts_down_end_killed() {
+    let live = counter();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let manager = counted(live.clone());
+    let handles: Vec<_> = runtime.block_on(async {
+        let mut handles = Vec::new();
+        for rank in 0..5 {
+            let proc_id = proc_manager_local::ProcId::ranked("rt", rank).unwrap();
+            let handle = manager.spawn(proc_id, ChannelAddr::Local(1)).await.unwrap();
+            bounded(handle.ready()).await.unwrap();
+            handles.push(handle);
+        }
+        handles
+    });
+    assert_eq!(count(&live), 5);
+    // Shutting the runtime down drops every task: each proc ends Killed,
+    // with the manager still alive.
+    runtime.shutdown_timeout(common::PATIENCE);
+    for handle in &handles {
+        assert_eq!(handle.status(), killed());
+    }
+    assert_eq!(count(&live), 0);
+    drop(manager);
+}
