@@ -139,7 +139,13 @@ impl HandSpawner {
         let pid = child.id().ok_or("child has no pid")?;
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            status = child.wait() => return Err(format!("child exited before hello: {status:?}").into()),
+            status = child.wait() => {
+                let mut stderr = String::new();
+                if let Some(mut err) = child.stderr.take() {
+                    let _ = err.read_to_string(&mut stderr).await;
+                }
+                return Err(format!("child exited before hello ({status:?}): {}", stderr.trim()).into());
+            }
         };
         let _ = std::fs::remove_file(&path);
         let mut conn = BufReader::new(accepted?.0);

@@ -49,10 +49,12 @@ async fn ours_spawn_to_exit(manager: &BootstrapProcManager, n: usize) -> Result<
 }
 
 pub(crate) async fn spawn_to_exit(ctx: &Ctx) -> Result<Row> {
-    let n = ctx.pick(100, 400);
+    // Short rounds, many of them: each ratio compares two nearly
+    // simultaneous runs, which is what holds on a busy machine.
+    let n = ctx.pick(20, 25);
     let rounds = Rounds {
-        warmup: 1,
-        measured: ctx.pick(3, 9),
+        warmup: 2,
+        measured: ctx.pick(8, 30),
     };
     let spec = Spec {
         name: "spawn_to_exit",
@@ -112,10 +114,10 @@ async fn ours_spawn_to_ready(manager: &BootstrapProcManager, n: usize) -> Result
 }
 
 pub(crate) async fn spawn_to_ready(ctx: &Ctx) -> Result<Row> {
-    let n = ctx.pick(50, 200);
+    let n = 10;
     let rounds = Rounds {
-        warmup: 1,
-        measured: ctx.pick(3, 7),
+        warmup: 2,
+        measured: ctx.pick(6, 20),
     };
     let spec = Spec {
         name: "spawn_to_ready",
