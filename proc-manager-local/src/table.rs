@@ -162,7 +162,7 @@ mod tests {
         let mut table: ProcTable<u32> = ProcTable::new();
         table.claim(id("a"), |_| true, |_| 1).expect("new");
         // Give "b" the hash of "a", as a 64-bit collision would.
-        let hash_a = table.hasher.hash_one(&id("a"));
+        let hash_a = table.hasher.hash_one(id("a"));
         table.procs.push(2);
         table.ids.push(id("b"));
         table.same_hash.push(table.index.insert(hash_a, 1));
