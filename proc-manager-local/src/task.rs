@@ -64,7 +64,9 @@ where
             stderr_tail: Vec::new(),
         },
         Ok(Err(err)) => ProcStatus::Failed {
-            reason: err.to_string(),
+            // The error's Display is user code too.
+            reason: std::panic::catch_unwind(AssertUnwindSafe(|| err.to_string()))
+                .unwrap_or_else(|_| "error (its Display panicked)".to_string()),
             stderr_tail: Vec::new(),
         },
         Err(payload) => ProcStatus::Failed {
@@ -130,7 +132,13 @@ impl Drop for ExitGuard {
 fn publish(shared: &ProcShared, mut status: ProcStatus) {
     let tail = lock(&shared.output).close();
     for sink in &shared.log.sinks {
-        sink.finish(shared.cell.proc_id());
+        // A panicking sink must not keep the proc from ending.
+        let finish = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            sink.finish(shared.cell.proc_id());
+        }));
+        if finish.is_err() {
+            tracing::warn!(parent: &shared.span, "a log sink panicked in finish");
+        }
     }
     match &mut status {
         ProcStatus::Stopped { stderr_tail, .. }

@@ -189,3 +189,50 @@ async fn file_sink_is_flushed_when_the_status_is_terminal() {
         "[filed] [stdout] to the file\n[filed] [stderr] and this\n"
     );
 }
+
+/// A sink that panics on every call.
+struct Panicky;
+
+impl LogSink for Panicky {
+    fn log(&self, _line: &LogLine) {
+        panic!("sink log");
+    }
+
+    fn finish(&self, _proc_id: &proc_manager_local::ProcId) {
+        panic!("sink finish");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_sink_cannot_keep_a_proc_from_ending() {
+    let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
+        if ctx.config().is_some() {
+            ctx.log().stdout("boom");
+        }
+        Ok::<i32, String>(0)
+    })
+    .sink(Arc::new(Panicky))
+    .build();
+    // Ends normally: only `finish` panics, and that is contained.
+    let quiet = start(&manager, "quiet").await;
+    assert_eq!(
+        bounded(quiet.wait()).await.unwrap(),
+        ProcStatus::Stopped {
+            exit_code: 0,
+            stderr_tail: vec![]
+        }
+    );
+    // Writing a line panics inside the proc's own call: the proc fails.
+    let config = proc_manager_local::LocalProcConfig::with_config(serde_json::json!(true));
+    let loud = manager
+        .spawn_with(id("loud"), ChannelAddr::Local(1), config)
+        .await
+        .unwrap();
+    assert_eq!(
+        bounded(loud.wait()).await.unwrap(),
+        ProcStatus::Failed {
+            reason: "panicked: sink log".into(),
+            stderr_tail: vec![]
+        }
+    );
+}
