@@ -1,8 +1,8 @@
 //! [`BulkTerminate`] for [`LocalProcManager`]: stopping every live proc with
 //! one deadline and a cap on stop operations in flight.
 //!
-//! Stopping one proc is [`crate::shared::ProcShared::stop_by_sweep`]; this module
-//! only schedules those and counts the outcomes.
+//! Stopping one proc is [`crate::shared::ProcShared::ask_and_wait`]; this
+//! module only schedules those, enforces the deadline and counts.
 
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -76,7 +76,7 @@ impl BulkTerminate for LocalProcManager {
                 let next = AtomicUsize::new(0);
                 let worker = || async {
                     while let Some(handle) = live.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        note(handle.shared().stop_by_sweep().await);
+                        note(handle.shared().ask_and_wait().await);
                     }
                 };
                 let workers: FuturesUnordered<_> = (0..cap).map(|_| worker()).collect();

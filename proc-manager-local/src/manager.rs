@@ -43,7 +43,9 @@ use crate::task::{ExitGuard, Launch, launcher};
 ///
 /// ```
 /// use std::time::Duration;
-/// use proc_manager_local::{ChannelAddr, LocalProcManager, ProcContext, ProcHandle, ProcId, ProcManager};
+/// use proc_manager_local::{
+///     ChannelAddr, LocalProcManager, ProcContext, ProcHandle, ProcId, ProcManager,
+/// };
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let manager = LocalProcManager::new(|ctx: ProcContext| async move {

@@ -128,7 +128,7 @@ impl LogWriter {
         let shared = &self.shared;
         let mut output = lock(&shared.output);
         if output.closed {
-            tracing::trace!(parent: &shared.span, %stream, "line written after the proc ended dropped");
+            tracing::trace!(parent: &shared.span, %stream, "line after the proc ended dropped");
             return;
         }
         let config = &*shared.log;

@@ -31,7 +31,7 @@ pub(crate) struct ProcShared {
 impl ProcShared {
     /// The polite request and the wait for the end, with no deadline of its
     /// own (`terminate_all` aborts everything at its one deadline).
-    pub(crate) async fn stop_by_sweep(&self) -> ProcStatus {
+    pub(crate) async fn ask_and_wait(&self) -> ProcStatus {
         match self.cell.mark_stopping() {
             status if status.is_exit() => status,
             _ => self.cell.wait_terminal().await,
