@@ -264,3 +264,18 @@ async fn lookups_know_spawned_procs_only() {
     assert!(manager.status(&id("c")).is_none());
     assert_eq!(count(&calls), 2);
 }
+
+#[test]
+fn spawn_outside_a_runtime_is_an_error_not_a_panic() {
+    let manager = serving();
+    let spawned = futures::executor::block_on(manager.spawn(id("nowhere"), ChannelAddr::Local(1)));
+    match spawned {
+        Err(SpawnError::Io { proc_id, source }) => {
+            assert_eq!(proc_id, id("nowhere"));
+            assert!(source.to_string().contains("runtime"), "{source}");
+        }
+        other => panic!("expected an i/o spawn error, got {other:?}"),
+    }
+    // Nothing was recorded.
+    assert!(manager.handle(&id("nowhere")).is_none());
+}
