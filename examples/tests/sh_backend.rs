@@ -3,6 +3,8 @@
 //! wrong transport ignored, ready-on-spawn, and a bad shell reported as a
 //! spawn error.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use proc_manager_core::{
