@@ -1,6 +1,7 @@
 //! The per-proc callback socket: waits for the child's hello (right token →
 //! `Ready{addr}`), enforces the ready timeout, then keeps the connection as
-//! the control channel until the child closes it or exits.
+//! the control channel until the child closes it or exits. The same task
+//! accepts the proc's log-channel connections ([`crate::log_channel`]).
 //!
 //! A connection with a wrong token, a malformed or oversized frame, or no
 //! frame in time is dropped with a warning and changes nothing; the server
@@ -18,6 +19,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::time::Instant;
 
+use crate::log_channel::{self, LogTarget};
 use crate::proc_state::ProcShared;
 use crate::protocol::{ChildFrame, FrameError, read_frame, tokens_match};
 
@@ -63,8 +65,13 @@ async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<Hello, String
 /// Serves the callback socket of one proc until it is ready (then holds the
 /// control channel) or has ended. Not ready by `deadline`: the proc is
 /// marked for `Failed{"not ready within …"}` and killed.
+///
+/// The same task accepts the proc's log-channel connections (one task each)
+/// until the proc ends: one task per proc serves both sockets.
 pub(crate) async fn serve(
     listener: UnixListener,
+    log_listener: UnixListener,
+    log: LogTarget,
     shared: Arc<ProcShared>,
     token: String,
     ready_timeout: Duration,
@@ -94,6 +101,7 @@ pub(crate) async fn serve(
                 Ok(hello) => break hello,
                 Err(reason) => tracing::warn!(parent: &shared.span, %reason, "dropped a callback connection"),
             },
+            accepted = log_listener.accept() => log_channel::accepted(accepted, &log).await,
         }
     };
     drop(pending);
@@ -119,11 +127,18 @@ pub(crate) async fn serve(
     ) {
         tracing::info!(parent: &shared.span, %addr, "ready");
     }
-    // Hold the control channel; anything the child sends on it is ignored.
-    tokio::select! {
-        _ = shared.exited.cancelled() => {}
-        _ = until_closed(&mut reader) => {
-            tracing::debug!(parent: &shared.span, "child closed its control connection");
+    // Hold the control channel (anything the child sends on it is ignored)
+    // and keep accepting log connections until the proc ends.
+    let mut control_open = true;
+    loop {
+        tokio::select! {
+            _ = shared.exited.cancelled() => break,
+            _ = until_closed(&mut reader), if control_open => {
+                tracing::debug!(parent: &shared.span, "child closed its control connection");
+                control_open = false;
+                *shared.control.lock().await = None;
+            }
+            accepted = log_listener.accept() => log_channel::accepted(accepted, &log).await,
         }
     }
     *shared.control.lock().await = None;

@@ -14,13 +14,13 @@ use std::time::Duration;
 use proc_manager_core::{LogSink, ProcStatus};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
-use tokio::task::JoinHandle;
+use tokio::net::unix::pipe;
 use tokio::time::Instant;
 
 use crate::group::{ExitKind, PidFdSource, ProcessGroup};
 use crate::proc_state::ProcShared;
 use crate::runtime_dir::remove_proc_dir_later;
-use crate::stdio::lock_tail;
+use crate::stdio::{self, LineSplitter, lock_tail};
 use crate::table::GroupTable;
 
 /// How long output may still be read after the leader exited. A process
@@ -33,7 +33,8 @@ pub(crate) const STOPPING_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 pub(crate) struct Monitor {
     pub(crate) shared: Arc<ProcShared>,
     pub(crate) table: Arc<GroupTable>,
-    pub(crate) forwarders: Vec<JoinHandle<()>>,
+    /// The child's captured stdout and stderr, read by this same task.
+    pub(crate) outputs: Vec<(pipe::Receiver, LineSplitter)>,
     pub(crate) sinks: Arc<[Arc<dyn LogSink>]>,
     pub(crate) proc_dir: PathBuf,
     pub(crate) kill_group_on_exit: bool,
@@ -44,13 +45,28 @@ impl Monitor {
         let Monitor {
             shared,
             table,
-            forwarders,
+            outputs,
             sinks,
             proc_dir,
             kill_group_on_exit,
         } = self;
         let group = shared.group.clone();
-        let peeked = wait_exit(&group).await;
+        // Forward output while waiting for the exit, in this one task.
+        let output = futures::future::join_all(
+            outputs
+                .into_iter()
+                .map(|(pipe, splitter)| stdio::forward(pipe, splitter)),
+        );
+        tokio::pin!(output);
+        let mut output_done = false;
+        let exit = wait_exit(&group);
+        tokio::pin!(exit);
+        let peeked = loop {
+            tokio::select! {
+                kind = &mut exit => break kind,
+                _ = &mut output, if !output_done => output_done = true,
+            }
+        };
         let exited_at = Instant::now();
         tracing::debug!(exit = ?peeked, "leader exited");
         shared.exited.cancel();
@@ -63,14 +79,12 @@ impl Monitor {
         } else {
             DRAIN_TIMEOUT
         };
-        for mut forwarder in forwarders {
-            if tokio::time::timeout_at(exited_at + drain, &mut forwarder)
+        if !output_done
+            && tokio::time::timeout_at(exited_at + drain, &mut output)
                 .await
                 .is_err()
-            {
-                tracing::debug!("output still open after the exit; stopped reading it");
-                forwarder.abort();
-            }
+        {
+            tracing::debug!("output still open after the exit; stopped reading it");
         }
         for sink in sinks.iter() {
             sink.finish(&shared.proc_id);
@@ -120,9 +134,10 @@ impl Monitor {
 
 /// Waits until the leader has exited; returns how (read without reaping).
 async fn wait_exit(group: &Arc<ProcessGroup>) -> Option<ExitKind> {
-    // SAFETY: `PidFdSource` holds the group, which owns the pidfd: the fd
-    // stays open, and `as_raw_fd` returns that same fd, for the whole life of
-    // the `AsyncFd` (dropped at the end of this function).
+    // SAFETY: `PidFdSource` holds the group, which owns the pidfd; only
+    // `ProcessGroup::reap` closes it, and the monitor reaps only after this
+    // function has returned and dropped the `AsyncFd`. So the fd stays open,
+    // and `as_raw_fd` returns that same fd, for the `AsyncFd`'s whole life.
     let registered =
         unsafe { AsyncFd::register_with_interest(PidFdSource(group.clone()), Interest::READABLE) }
             .map_err(|e| e.into_parts().1);

@@ -51,9 +51,11 @@ impl ExitKind {
 #[derive(Debug)]
 pub(crate) struct ProcessGroup {
     pid: Pid,
-    pidfd: OwnedFd,
-    /// `true` once the leader has been reaped; guards every group signal.
-    reaped: Mutex<bool>,
+    /// The pidfd's number, for registering with the reactor until the reap.
+    raw_pidfd: RawFd,
+    /// The pidfd until the leader is reaped, then `None` (closed, so an
+    /// ended proc holds no fd). Guards every signal.
+    pidfd: Mutex<Option<OwnedFd>>,
 }
 
 impl ProcessGroup {
@@ -64,8 +66,8 @@ impl ProcessGroup {
         let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty())?;
         Ok(Self {
             pid,
-            pidfd,
-            reaped: Mutex::new(false),
+            raw_pidfd: pidfd.as_raw_fd(),
+            pidfd: Mutex::new(Some(pidfd)),
         })
     }
 
@@ -74,32 +76,26 @@ impl ProcessGroup {
         self.pid.as_raw_nonzero().get().unsigned_abs()
     }
 
-    fn lock(&self) -> MutexGuard<'_, bool> {
-        self.reaped.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Signals the leader through its pidfd. A leader that already ended is
-    /// not an error.
-    pub(crate) fn signal_leader(&self, signal: Signal) -> io::Result<()> {
-        match rustix::process::pidfd_send_signal(&self.pidfd, signal) {
-            Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
-            Err(err) => Err(err.into()),
-        }
+    fn lock(&self) -> MutexGuard<'_, Option<OwnedFd>> {
+        self.pidfd.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Signals the whole group: the leader through its pidfd, the rest by
-    /// pgid while the leader is unreaped (see the module docs). A group that
-    /// is already gone is not an error.
+    /// pgid, both only while the leader is unreaped (see the module docs).
+    /// A group that is already gone is not an error.
     pub(crate) fn signal_group(&self, signal: Signal) -> io::Result<()> {
-        let reaped = self.lock();
-        self.signal_leader(signal)?;
-        if !*reaped {
-            match rustix::process::kill_process_group(self.pid, signal) {
-                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
-                Err(err) => return Err(err.into()),
-            }
+        let pidfd = self.lock();
+        let Some(pidfd) = pidfd.as_ref() else {
+            return Ok(());
+        };
+        match rustix::process::pidfd_send_signal(pidfd, signal) {
+            Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+            Err(err) => return Err(err.into()),
         }
-        Ok(())
+        match rustix::process::kill_process_group(self.pid, signal) {
+            Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// SIGKILLs the group, ignoring errors: for `Drop` paths.
@@ -111,23 +107,27 @@ impl ProcessGroup {
 
     /// How the leader ended, without reaping it (`None` while it runs).
     pub(crate) fn peek_exit(&self) -> io::Result<Option<ExitKind>> {
+        let pidfd = self.lock();
+        let Some(pidfd) = pidfd.as_ref() else {
+            return Err(io::Error::other("already reaped"));
+        };
         let options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT | WaitIdOptions::NOHANG;
-        let status = rustix::process::waitid(WaitId::PidFd(self.pidfd.as_fd()), options)?;
+        let status = rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), options)?;
         Ok(status.as_ref().and_then(ExitKind::from_status))
     }
 
     /// Reaps the leader (after it ended). From here on the group is never
     /// signalled by pgid.
     pub(crate) fn reap(&self) -> io::Result<Option<ExitKind>> {
-        let mut reaped = self.lock();
-        if *reaped {
+        let mut slot = self.lock();
+        let Some(pidfd) = slot.as_ref() else {
             return Ok(None);
-        }
+        };
         let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG;
-        let status = rustix::process::waitid(WaitId::PidFd(self.pidfd.as_fd()), options)?;
+        let status = rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), options)?;
         let kind = status.as_ref().and_then(ExitKind::from_status);
         if kind.is_some() {
-            *reaped = true;
+            *slot = None;
         }
         Ok(kind)
     }
@@ -136,21 +136,19 @@ impl ProcessGroup {
     /// whose caller went away).
     pub(crate) fn kill_and_reap_blocking(&self) {
         self.kill_now();
-        let mut reaped = self.lock();
-        if !*reaped {
-            let _ =
-                rustix::process::waitid(WaitId::PidFd(self.pidfd.as_fd()), WaitIdOptions::EXITED);
-            *reaped = true;
+        if let Some(pidfd) = self.lock().take() {
+            let _ = rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED);
         }
     }
 }
 
 /// The pidfd, for registering with the reactor (it becomes readable when
-/// the leader exits).
+/// the leader exits). Valid until [`ProcessGroup::reap`] closes it, so it
+/// must be deregistered before the reap.
 pub(crate) struct PidFdSource(pub(crate) std::sync::Arc<ProcessGroup>);
 
 impl AsRawFd for PidFdSource {
     fn as_raw_fd(&self) -> RawFd {
-        self.0.pidfd.as_raw_fd()
+        self.0.raw_pidfd
     }
 }

@@ -1,7 +1,8 @@
 //! One spawn, step by step: reserve the id, make the private dir and bind
 //! the callback and log sockets, build the command with the payload, fork it
-//! on the spawner thread, mark `Running{pid}`, start the forwarders, the
-//! callback server, the log server and the exit monitor.
+//! on the spawner thread, mark `Running{pid}`, and start the proc's two
+//! tasks: the socket server (callback and log channel) and the exit monitor
+//! (which also forwards the output).
 //!
 //! Every step that can fail comes before the fork or undoes itself, so a
 //! failed spawn leaves nothing behind (no dir, no table entry, no reserved
@@ -28,13 +29,13 @@ use crate::callback;
 use crate::config::{BootstrapProcConfig, StdioMode};
 use crate::exit_monitor::Monitor;
 use crate::handle::BootstrapProcHandle;
-use crate::log_channel::{self, LogTarget};
+use crate::log_channel::LogTarget;
 use crate::manager::BootstrapProcManager;
 use crate::proc_state::ProcShared;
 use crate::protocol::{BOOTSTRAP_MODE_ENV, Bootstrap, LOG_CHANNEL_ENV, PROTOCOL_VERSION};
 use crate::runtime_dir::{MAX_SOCKET_PATH, ProcDir};
 use crate::spawner::{self, SpawnFailure};
-use crate::stdio::{self, LineSplitter, SharedTail};
+use crate::stdio::{LineSplitter, SharedTail};
 
 /// Holds an id reserved for a spawn in progress; frees it on drop.
 struct Reservation<'a> {
@@ -182,7 +183,7 @@ pub(crate) async fn spawn(
         span.clone(),
     ));
 
-    let mut forwarders = Vec::new();
+    let mut outputs = Vec::new();
     if options.stdio == StdioMode::Captured {
         let streams = [
             (pipes.0, LogStream::Stdout, &shared.stdout_tail),
@@ -192,15 +193,9 @@ pub(crate) async fn spawn(
             let Some(fd) = fd else { continue };
             match pipe::Receiver::from_owned_fd(fd) {
                 Ok(rx) => {
-                    let splitter = LineSplitter::new(
-                        proc_id.clone(),
-                        stream,
-                        options.sinks.clone(),
-                        tail.clone(),
-                    );
-                    forwarders.push(tokio::spawn(
-                        stdio::forward(rx, splitter).instrument(span.clone()),
-                    ));
+                    let sinks = options.sinks.clone();
+                    let splitter = LineSplitter::new(proc_id.clone(), stream, sinks, tail.clone());
+                    outputs.push((rx, splitter));
                 }
                 Err(err) => {
                     tracing::warn!(parent: &span, %stream, %err, "cannot read child output")
@@ -209,31 +204,27 @@ pub(crate) async fn spawn(
         }
     }
 
+    let log = LogTarget {
+        proc_id: proc_id.clone(),
+        token: Arc::from(token.as_str()),
+        sinks: options.sinks.clone(),
+        exited: shared.exited.clone(),
+    };
     tokio::spawn(
         callback::serve(
             callback_listener,
-            shared.clone(),
-            token.clone(),
-            ready_timeout,
-        )
-        .instrument(span.clone()),
-    );
-    tokio::spawn(
-        log_channel::serve(
             log_listener,
-            LogTarget {
-                proc_id: proc_id.clone(),
-                token: Arc::from(token),
-                sinks: options.sinks.clone(),
-                exited: shared.exited.clone(),
-            },
+            log,
+            shared.clone(),
+            token,
+            ready_timeout,
         )
         .instrument(span.clone()),
     );
     let monitor = Monitor {
         shared: shared.clone(),
         table: manager.table.clone(),
-        forwarders,
+        outputs,
         sinks: options.sinks.clone(),
         proc_dir: dir.keep(),
         kill_group_on_exit: options.kill_group_on_exit,

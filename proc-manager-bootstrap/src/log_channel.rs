@@ -6,12 +6,14 @@
 //! Once the proc has exited, connections get a short grace period to deliver
 //! what is already buffered. The child-side writer is in [`crate::child`].
 
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use proc_manager_core::{LogLine, LogSink, LogStream, ProcId};
 use tokio::io::BufReader;
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
+use tokio::net::unix::SocketAddr;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -31,20 +33,17 @@ pub(crate) struct LogTarget {
     pub(crate) exited: CancellationToken,
 }
 
-/// Accepts log connections until the proc has exited.
-pub(crate) async fn serve(listener: UnixListener, target: LogTarget) {
-    loop {
-        tokio::select! {
-            _ = target.exited.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(connection(stream, target.clone()).in_current_span());
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "accept on log socket failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
+/// Handles one accepted log connection (a task of its own), or an accept
+/// error (with a short pause, so a persistent error such as running out of
+/// fds does not spin).
+pub(crate) async fn accepted(result: io::Result<(UnixStream, SocketAddr)>, target: &LogTarget) {
+    match result {
+        Ok((stream, _)) => {
+            tokio::spawn(connection(stream, target.clone()).in_current_span());
+        }
+        Err(err) => {
+            tracing::warn!(%err, "accept on log socket failed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }

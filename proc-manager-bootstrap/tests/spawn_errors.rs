@@ -135,6 +135,7 @@ async fn spawn_returns_running_with_pid_and_payload_in_env() {
         other => panic!("expected Running, got {other}"),
     };
     let env = child_env(pid);
+    assert_eq!(manager.transport(), proc_manager_bootstrap::ChannelTransport::Unix);
     assert_eq!(env.parent_pid, std::process::id());
     assert_eq!(env.proc_id, id("env"));
     assert_eq!(env.config, Some(serde_json::json!({"k": 1})));
