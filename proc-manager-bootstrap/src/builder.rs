@@ -93,9 +93,10 @@ impl BootstrapProcManagerBuilder {
         self
     }
 
-    /// The runtime dir for sockets (default: a fresh dir under the temp
-    /// dir). Created (0700) on first spawn; removed on drop if the manager
-    /// created it.
+    /// The runtime dir for sockets (default: a fresh dir under
+    /// `$XDG_RUNTIME_DIR` if set, else under the temp dir). Created (0700)
+    /// on first spawn; removed on drop if the manager created it. Socket
+    /// paths must fit in 107 bytes, so keep it short.
     pub fn runtime_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.runtime_dir = Some(dir.into());
         self
