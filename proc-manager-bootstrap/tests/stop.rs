@@ -37,6 +37,16 @@ async fn armed(
     (manager, handle)
 }
 
+/// Terminates a `TRAPS_TERM` child: it must have got SIGTERM (exit 9).
+async fn assert_trap_ran_on_terminate(handle: &proc_manager_bootstrap::BootstrapProcHandle) {
+    let stopping = handle.terminate(Duration::from_secs(15), "bye");
+    let status = within(SHOULD, "terminate", stopping).await.unwrap();
+    assert!(
+        matches!(status, ProcStatus::Stopped { exit_code: 9, .. }),
+        "{status}"
+    );
+}
+
 fn builder(script: &str) -> proc_manager_bootstrap::BootstrapProcManagerBuilder {
     BootstrapProcManager::builder(sh(script)).ready_timeout(Duration::from_secs(60))
 }
@@ -44,17 +54,7 @@ fn builder(script: &str) -> proc_manager_bootstrap::BootstrapProcManagerBuilder 
 #[tokio::test]
 async fn terminate_without_control_channel_sends_sigterm_to_the_group() {
     let (_manager, handle) = armed(builder(TRAPS_TERM), "polite").await;
-    let status = within(
-        SHOULD,
-        "terminate",
-        handle.terminate(Duration::from_secs(15), "bye"),
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(status, ProcStatus::Stopped { exit_code: 9, .. }),
-        "{status}"
-    );
+    assert_trap_ran_on_terminate(&handle).await;
 }
 
 #[tokio::test]
@@ -125,17 +125,7 @@ async fn closed_control_channel_falls_back_to_sigterm() {
     let control = hello(&env, &env.token, "unix:/tmp/c.sock").await;
     within(SHOULD, "ready", handle.ready()).await.unwrap();
     drop(control);
-    let status = within(
-        SHOULD,
-        "terminate",
-        handle.terminate(Duration::from_secs(15), "bye"),
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(status, ProcStatus::Stopped { exit_code: 9, .. }),
-        "{status}"
-    );
+    assert_trap_ran_on_terminate(&handle).await;
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use proc_manager_bootstrap::protocol::{ManagerFrame, read_frame};
 use proc_manager_bootstrap::{
-    BootstrapProcManager, BulkTerminate, ProcHandle, ProcManager, ProcStatus,
+    BootstrapProcManager, BulkTerminate, ProcHandle, ProcManager, ProcStatus, TerminateSummary,
 };
 use support::*;
 use tokio::io::BufReader;
@@ -43,6 +43,16 @@ async fn two_hundred_stubborn_procs_sixteen_in_flight_return_near_one_deadline()
     assert_eq!(manager.live_groups(), 0);
 }
 
+/// (attempted, polite, killed, failed)
+fn counts(summary: &TerminateSummary) -> (usize, usize, usize, usize) {
+    (
+        summary.attempted,
+        summary.polite,
+        summary.killed,
+        summary.failed,
+    )
+}
+
 #[tokio::test]
 async fn summary_counts_polite_and_killed_and_skips_ended_procs() {
     let (polite, _) = watched("sleep 1000 & wait");
@@ -67,30 +77,14 @@ async fn summary_counts_polite_and_killed_and_skips_ended_procs() {
         polite.terminate_all(Duration::from_secs(15), 2),
     )
     .await;
-    assert_eq!(
-        (
-            summary.attempted,
-            summary.polite,
-            summary.killed,
-            summary.failed
-        ),
-        (3, 3, 0, 0)
-    );
+    assert_eq!(counts(&summary), (3, 3, 0, 0));
     let summary = within(
         SHOULD,
         "stubborn",
         stubborn.terminate_all(Duration::from_millis(300), 8),
     )
     .await;
-    assert_eq!(
-        (
-            summary.attempted,
-            summary.polite,
-            summary.killed,
-            summary.failed
-        ),
-        (2, 0, 2, 0)
-    );
+    assert_eq!(counts(&summary), (2, 0, 2, 0));
     let summary = within(
         SHOULD,
         "ended",
