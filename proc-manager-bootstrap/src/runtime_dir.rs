@@ -22,15 +22,22 @@ pub(crate) struct RuntimeDir {
     /// `None` until first use; then whether we created it.
     state: Mutex<Option<bool>>,
     next: AtomicU64,
+    /// Random per manager: managers sharing a runtime dir never pick the
+    /// same proc dir name.
+    tag: u32,
 }
 
 impl RuntimeDir {
     /// A runtime dir at `path` (not created yet).
     pub(crate) fn new(path: PathBuf) -> Self {
+        let mut bytes = [0u8; 4];
+        // A failed read leaves 0: the pid-based default path stays unique.
+        let _ = getrandom::fill(&mut bytes);
         Self {
             path,
             state: Mutex::new(None),
             next: AtomicU64::new(0),
+            tag: u32::from_ne_bytes(bytes),
         }
     }
 
@@ -87,7 +94,7 @@ impl RuntimeDir {
     /// The path of the next per-proc dir (not created yet).
     pub(crate) fn next_proc_dir(&self) -> PathBuf {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        self.path.join(format!("p{n}"))
+        self.path.join(format!("p{n}-{:08x}", self.tag))
     }
 }
 

@@ -135,7 +135,10 @@ async fn spawn_returns_running_with_pid_and_payload_in_env() {
         other => panic!("expected Running, got {other}"),
     };
     let env = child_env(pid);
-    assert_eq!(manager.transport(), proc_manager_bootstrap::ChannelTransport::Unix);
+    assert_eq!(
+        manager.transport(),
+        proc_manager_bootstrap::ChannelTransport::Unix
+    );
     assert_eq!(env.parent_pid, std::process::id());
     assert_eq!(env.proc_id, id("env"));
     assert_eq!(env.config, Some(serde_json::json!({"k": 1})));
@@ -166,4 +169,28 @@ async fn spawn_returns_running_with_pid_and_payload_in_env() {
     })
     .await;
     assert_eq!(manager.live_groups(), 0);
+}
+
+#[tokio::test]
+async fn managers_sharing_a_runtime_dir_do_not_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = BootstrapProcManager::builder(sh("exec sleep 1000"))
+        .runtime_dir(dir.path())
+        .build();
+    let second = BootstrapProcManager::builder(sh("exec sleep 1000"))
+        .runtime_dir(dir.path())
+        .build();
+    let a = first.spawn(id("shared"), backend()).await.unwrap();
+    let b = second.spawn(id("shared"), backend()).await.unwrap();
+    assert_ne!(
+        child_env(a.pid().unwrap()).socket_dir,
+        child_env(b.pid().unwrap()).socket_dir
+    );
+    a.kill().await.unwrap();
+    b.kill().await.unwrap();
+    drop((first, second));
+    assert!(
+        dir.path().exists(),
+        "a runtime dir the managers did not create is kept"
+    );
 }
