@@ -29,9 +29,15 @@ fn our_children() -> Vec<String> {
 }
 
 async fn cycle(manager: &BootstrapProcManager, rank: usize) {
-    let handle = manager.spawn(ProcId::ranked("cycle", rank).unwrap(), backend()).await.unwrap();
+    let handle = manager
+        .spawn(ProcId::ranked("cycle", rank).unwrap(), backend())
+        .await
+        .unwrap();
     if rank % 2 == 0 {
-        handle.terminate(Duration::from_secs(10), "cycle").await.unwrap();
+        handle
+            .terminate(Duration::from_secs(10), "cycle")
+            .await
+            .unwrap();
     } else {
         handle.kill().await.unwrap();
     }
@@ -53,9 +59,16 @@ async fn spawn_stop_cycles_leak_no_fd_zombie_or_dir() {
     .await;
     assert_eq!(manager.proc_ids().len(), 201, "ended procs stay visible");
     assert_eq!(manager.live_groups(), 0);
-    assert!(our_children().is_empty(), "children left: {:?}", our_children());
+    assert!(
+        our_children().is_empty(),
+        "children left: {:?}",
+        our_children()
+    );
     let fds_after = open_fds();
-    assert!(fds_after <= fds_before + 2, "fds grew from {fds_before} to {fds_after}");
+    assert!(
+        fds_after <= fds_before + 2,
+        "fds grew from {fds_before} to {fds_after}"
+    );
     // Proc dirs are removed in the background; all of them eventually.
     within(SHOULD, "proc dirs removed", async {
         while std::fs::read_dir(manager.socket_dir()).unwrap().count() > 0 {
