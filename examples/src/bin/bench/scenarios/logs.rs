@@ -75,7 +75,7 @@ pub(crate) async fn log_throughput(ctx: &Ctx) -> Result<Row> {
     let bytes = mib << 20;
     let rounds = Rounds {
         warmup: 1,
-        measured: ctx.pick(3, 5),
+        measured: ctx.pick(3, 7),
     };
     let spec = Spec {
         name: "log_throughput",

@@ -66,7 +66,7 @@ pub(crate) async fn memory_per_proc(ctx: &Ctx) -> Result<Row> {
     let n = ctx.pick(300, 1000);
     let rounds = Rounds {
         warmup: 0,
-        measured: ctx.pick(1, 3),
+        measured: ctx.pick(1, 2),
     };
     let spec = Spec {
         name: "memory_per_proc",
