@@ -49,7 +49,7 @@ impl LocalProcHandle {
     /// runtime gets to it, and dropping it publishes `Killed` (unless the
     /// proc ended first).
     pub(crate) fn abort(&self) {
-        if let Some(task) = self.shared.task.get() {
+        if let Some(task) = &*self.shared.task() {
             task.abort();
         }
     }

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -121,15 +121,21 @@ impl LocalProcManager {
             };
             let shared = Arc::new(ProcShared {
                 cell: StatusCell::with_status(proc_id.clone(), running),
-                task: OnceLock::new(),
+                task: Mutex::new(None),
                 output: Mutex::default(),
                 log: self.log.clone(),
                 span,
             });
             let ctx = ProcContext::new(shared.clone(), backend_addr, config.config.map(Box::new));
             let task = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));
-            // A fresh OnceLock: this cannot already be set.
-            let _ = shared.task.set(task);
+            {
+                // Checked under the slot's lock, which the ending proc takes
+                // after publishing its end: an ended proc keeps no task.
+                let mut slot = shared.task();
+                if shared.cell.status().is_alive() {
+                    *slot = Some(task);
+                }
+            }
             tracing::debug!(parent: &shared.span, "proc spawned");
             LocalProcHandle::new(shared)
         };

@@ -6,7 +6,7 @@
 //! the proc's own task ever writes one, so there is exactly one.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use proc_manager_core::{ProcStatus, StatusCell};
@@ -19,16 +19,23 @@ use crate::output::{LogConfig, Output};
 pub(crate) struct ProcShared {
     /// The status; the proc id lives here too.
     pub(crate) cell: StatusCell,
-    /// The proc's task; set right after it is spawned, before any handle to
-    /// the proc is given out. (Kept here rather than in every handle: cloning
-    /// it touches the task's memory.)
-    pub(crate) task: OnceLock<AbortHandle>,
+    /// The proc's task while it runs: set right after it is spawned, before
+    /// any handle to the proc is given out, and taken when the proc ends so
+    /// an ended proc does not keep its task's memory. (Kept here rather than
+    /// in every handle: cloning it touches the task's memory.)
+    pub(crate) task: Mutex<Option<AbortHandle>>,
     pub(crate) output: Mutex<Output>,
     pub(crate) log: Arc<LogConfig>,
     pub(crate) span: tracing::Span,
 }
 
 impl ProcShared {
+    /// The proc's task slot (a lock poisoned by a panic is taken over: the
+    /// slot holds a plain value).
+    pub(crate) fn task(&self) -> MutexGuard<'_, Option<AbortHandle>> {
+        self.task.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The polite request and the wait for the end, with no deadline of its
     /// own (`terminate_all` aborts everything at its one deadline).
     pub(crate) async fn ask_and_wait(&self) -> ProcStatus {

@@ -152,6 +152,8 @@ fn publish(shared: &ProcShared, mut status: ProcStatus) {
     let _ = shared
         .cell
         .transition_with(|current| current.is_alive().then_some(status));
+    // The task is ending: let its memory go with it.
+    drop(shared.task().take());
 }
 
 #[cfg(test)]
