@@ -68,7 +68,10 @@ impl ConformanceTarget for LocalTarget {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::in_process(Duration::from_millis(250))
+        // No pids of its own, but a forced stop is reported as SIGKILL.
+        let mut caps = Capabilities::in_process(Duration::from_millis(250));
+        caps.signals = true;
+        caps
     }
 
     fn bulk<'a>(&self, manager: &'a LocalProcManager) -> Option<&'a dyn BulkTerminate> {
