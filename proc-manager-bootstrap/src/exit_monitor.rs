@@ -1,6 +1,6 @@
-//! The exit monitor of one proc: waits for the leader to exit (its pidfd
-//! turns readable), kills the rest of the group (by default), drains the
-//! output to end of stream within a deadline, reaps the leader, removes it
+//! The exit monitor of one proc: forwards its output while waiting for the
+//! leader to exit (its pidfd turns readable), kills the rest of the group
+//! (by default), drains the output to end of stream within a deadline, reaps the leader, removes it
 //! from the table, publishes the terminal status with the stderr tail, and
 //! has its private dir removed (in the background).
 //!

@@ -49,7 +49,8 @@ pub(crate) async fn accepted(result: io::Result<(UnixStream, SocketAddr)>, targe
 }
 
 async fn connection(stream: UnixStream, target: LogTarget) {
-    let mut reader = BufReader::new(stream);
+    // Small: records are short lines (`read_frame` copes with long ones).
+    let mut reader = BufReader::with_capacity(1024, stream);
     let mut buf = Vec::new();
     let grace = async {
         target.exited.cancelled().await;
