@@ -94,7 +94,8 @@ impl BootstrapProcManagerBuilder {
     }
 
     /// The runtime dir for sockets (default: a fresh dir under
-    /// `$XDG_RUNTIME_DIR` if set, else under the temp dir). Created (0700)
+    /// `$XDG_RUNTIME_DIR`, else `$TMPDIR`, else `/dev/shm`, else the temp
+    /// dir: tmpfs when there is one, where sockets are cheap). Created (0700)
     /// on first spawn; removed on drop if the manager created it. Socket
     /// paths must fit in 107 bytes, so keep it short.
     pub fn runtime_dir(mut self, dir: impl Into<PathBuf>) -> Self {

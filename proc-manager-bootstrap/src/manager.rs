@@ -43,8 +43,9 @@ pub(crate) struct Procs {
 
 impl BootstrapProcManager {
     /// A manager with default options (captured stdio, 30 s ready timeout,
-    /// group killed on exit, a fresh runtime dir under `$XDG_RUNTIME_DIR` or
-    /// the temp dir, created on first spawn).
+    /// group killed on exit, a fresh runtime dir, on tmpfs where possible,
+    /// created on first spawn; see
+    /// [`BootstrapProcManagerBuilder::runtime_dir`]).
     pub fn new(command: BootstrapCommand) -> Self {
         Self::builder(command).build()
     }

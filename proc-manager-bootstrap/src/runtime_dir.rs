@@ -41,18 +41,23 @@ impl RuntimeDir {
         }
     }
 
-    /// A fresh default path, `proc-manager-<pid>-<n>-<random>` under
-    /// `$XDG_RUNTIME_DIR` (a per-user tmpfs made for sockets) when it is set,
-    /// else under the temp dir.
+    /// A fresh default path, `proc-manager-<pid>-<n>-<random>` under the
+    /// first of: `$XDG_RUNTIME_DIR` (a per-user tmpfs made for sockets),
+    /// `$TMPDIR` when set, `/dev/shm` (tmpfs), the temp dir. Sockets on a
+    /// disk-backed file system cost milliseconds each to create and remove
+    /// on a busy machine; on tmpfs, microseconds.
     pub(crate) fn default_path() -> PathBuf {
         let mut bytes = [0u8; 4];
         // Uniqueness also comes from the pid and the counter below.
         let _ = getrandom::fill(&mut bytes);
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let base = std::env::var_os("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .filter(|dir| dir.is_absolute() && dir.is_dir())
+        let usable = |dir: &PathBuf| dir.is_absolute() && dir.is_dir();
+        let base = ["XDG_RUNTIME_DIR", "TMPDIR"]
+            .into_iter()
+            .filter_map(|var| std::env::var_os(var).map(PathBuf::from))
+            .chain([PathBuf::from("/dev/shm")])
+            .find(|dir| usable(dir) && is_writable(dir))
             .unwrap_or_else(std::env::temp_dir);
         base.join(format!(
             "proc-manager-{}-{n}-{:08x}",
@@ -188,6 +193,15 @@ fn lower_this_threads_priority() {
     let tid = unsafe { libc::gettid() };
     // SAFETY: plain syscall on our own thread id; failure is harmless.
     let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) };
+}
+
+/// Whether this process may create entries in `dir`.
+fn is_writable(dir: &Path) -> bool {
+    rustix::fs::access(
+        dir,
+        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+    )
+    .is_ok()
 }
 
 /// Removes a per-proc dir and whatever sockets are in it.
