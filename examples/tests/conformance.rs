@@ -46,6 +46,11 @@ impl ConformanceTarget for ShTarget {
             Behavior::ExitAfterReady { code, after_ms } => {
                 format!("{READY}; sleep {}; exit {code}", seconds(after_ms))
             }
+            Behavior::WriteStderrThenExit { code, lines } => {
+                format!(
+                    "i=1; while [ $i -le {lines} ]; do echo \"stderr line $i\" >&2; i=$((i+1)); done; exit {code}"
+                )
+            }
             _ => return None,
         };
         Some(ShConfig::script(script))

@@ -33,6 +33,9 @@ impl ConformanceTarget for BootstrapTarget {
             Behavior::ExitAfterReady { code, after_ms } => {
                 FakeChildScript::serving().exit_after(code, ms(after_ms))
             }
+            Behavior::WriteStderrThenExit { code, lines } => FakeChildScript::new()
+                .stderr_lines(u64::from(lines))
+                .exit(code),
             _ => return None,
         };
         Some(script.into_config())

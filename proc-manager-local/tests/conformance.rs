@@ -50,6 +50,12 @@ async fn act(ctx: ProcContext) -> Result<i32, String> {
             sleep(after_ms).await;
             Ok(code)
         }
+        Behavior::WriteStderrThenExit { code, lines } => {
+            for i in 1..=lines {
+                ctx.log().stderr(format!("stderr line {i}"));
+            }
+            Ok(code)
+        }
         other => Err(format!("unknown behaviour {other:?}")),
     }
 }

@@ -45,6 +45,7 @@ macro_rules! __conformance_checks {
             ready_on_early_exit => check_ready_on_early_exit,
             ready_waiter_sees_stop => check_ready_waiter_sees_stop,
             wait_many => check_wait_many,
+            exit_carries_stderr_tail => check_exit_carries_stderr_tail,
             watch_ordering => check_watch_ordering,
             terminate_polite => check_terminate_polite,
             terminate_escalates_at_deadline => check_terminate_escalates_at_deadline,

@@ -61,12 +61,21 @@ pub enum Behavior {
         /// Delay before exiting, in milliseconds.
         after_ms: u64,
     },
+    /// Write `lines` lines `stderr line 1` … `stderr line <lines>` to
+    /// stderr (whatever the backend's stderr is), then exit with `code`
+    /// without becoming ready.
+    WriteStderrThenExit {
+        /// The exit code.
+        code: i32,
+        /// How many lines.
+        lines: u32,
+    },
 }
 
 impl Behavior {
     /// Every behaviour the suite uses, with the parameters it uses them with
     /// (handy for a target's own test that all of them map to a config).
-    pub const USED: [Behavior; 6] = [
+    pub const USED: [Behavior; 7] = [
         Behavior::ReadyThenServe,
         Behavior::ReadyThenSlowStop {
             delay_ms: super::checks::SLOW_STOP_MS,
@@ -81,6 +90,7 @@ impl Behavior {
             code: 5,
             after_ms: 300,
         },
+        Behavior::WriteStderrThenExit { code: 4, lines: 3 },
     ];
 
     /// The delay of a delayed behaviour.

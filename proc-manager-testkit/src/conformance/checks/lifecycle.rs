@@ -106,6 +106,35 @@ async fn ready_on_early_exit<T: ConformanceTarget>(cx: &mut Ctx<'_, T>) -> Step 
 }
 
 entry! {
+    /// A proc that writes three lines to stderr and exits with code 4 ends
+    /// `Stopped { exit_code: 4 }` whose stderr tail ends with those lines,
+    /// in order: the terminal status says why the proc ended.
+    check_exit_carries_stderr_tail => exit_carries_stderr_tail
+}
+
+async fn exit_carries_stderr_tail<T: ConformanceTarget>(cx: &mut Ctx<'_, T>) -> Step {
+    let handle = cx
+        .spawn(Behavior::WriteStderrThenExit { code: 4, lines: 3 })
+        .await?;
+    let status = cx.wait(&handle).await?;
+    let ProcStatus::Stopped {
+        exit_code: 4,
+        stderr_tail,
+    } = &status
+    else {
+        fail!(
+            "expected a proc that exits with code 4 to end Stopped {{ exit_code: 4 }}, saw {status:?}"
+        );
+    };
+    let expected = ["stderr line 1", "stderr line 2", "stderr line 3"];
+    ensure!(
+        stderr_tail.ends_with(&expected.map(String::from)),
+        "expected the terminal status's stderr tail to end with {expected:?}, it was {stderr_tail:?}"
+    );
+    Ok(())
+}
+
+entry! {
     /// `ready()` callers waiting on a proc that never becomes ready all get
     /// `ReadyError::Terminal` with its terminal status once it is stopped.
     check_ready_waiter_sees_stop => ready_waiter_sees_stop
