@@ -16,20 +16,21 @@
 //!
 //! It passes the whole conformance suite (`examples/tests/conformance.rs`):
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
-//! use proc_manager_core::{ChannelAddr, ProcHandle, ProcId, ProcManager};
+//! use proc_manager_core::{ChannelAddr, ProcHandle, ProcHandleExt, ProcId, ProcManager};
 //! use proc_manager_examples::sh_backend::{ShConfig, ShProcManager};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let manager = ShProcManager::new();
 //! let config = ShConfig::script(r#"trap 'exit 0' TERM; echo "READY $PROC_SERVE_ADDR"; while :; do sleep 1 & wait $!; done"#);
 //! let backend = ChannelAddr::any(manager.transport());
 //! let handle = manager.spawn_with(ProcId::new("worker")?, backend, config).await?;
-//! println!("ready at {}", handle.ready().await?);
+//! println!("ready at {}", handle.ready_within(Duration::from_secs(10)).await?);
 //! let status = handle.terminate(Duration::from_secs(2), "done").await?;
-//! assert!(status.is_exit());
-//! # Ok(()) }
+//! assert_eq!(status.to_string(), "stopped (exit code 0)");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
 //! ```
 //!
 //! [`ChannelAddr`]: proc_manager_core::ChannelAddr
