@@ -6,7 +6,7 @@
 //! job; this module only makes and removes directories.
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -80,7 +80,17 @@ impl RuntimeDir {
         let created = match std::fs::DirBuilder::new().mode(0o700).create(&self.path) {
             Ok(()) => true,
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-                std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700))?;
+                // A dir the user chose (possibly shared, like /tmp): its mode
+                // is theirs. Privacy comes from the 0700 per-proc dirs inside.
+                if !self.path.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!(
+                            "runtime dir {} exists and is not a directory",
+                            self.path.display()
+                        ),
+                    ));
+                }
                 false
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound => {

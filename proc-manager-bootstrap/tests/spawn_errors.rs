@@ -174,6 +174,8 @@ async fn spawn_returns_running_with_pid_and_payload_in_env() {
 #[tokio::test]
 async fn managers_sharing_a_runtime_dir_do_not_collide() {
     let dir = tempfile::tempdir().unwrap();
+    // A shared dir the user chose keeps its mode; the per-proc dirs are private.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let first = BootstrapProcManager::builder(sh("exec sleep 1000"))
         .runtime_dir(dir.path())
         .build();
@@ -186,6 +188,9 @@ async fn managers_sharing_a_runtime_dir_do_not_collide() {
         child_env(a.pid().unwrap()).socket_dir,
         child_env(b.pid().unwrap()).socket_dir
     );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir.path()), 0o755);
+    assert_eq!(mode(&child_env(a.pid().unwrap()).socket_dir), 0o700);
     a.kill().await.unwrap();
     b.kill().await.unwrap();
     drop((first, second));
