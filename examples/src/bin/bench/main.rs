@@ -80,8 +80,8 @@ fn raise_nofile() -> Result<u64> {
     Ok(hard)
 }
 
-/// Whether `dir` is on tmpfs: the managers' runtime dirs live under the
-/// temp dir, and a disk file system makes every spawn slower.
+/// Whether `dir` is on tmpfs: sockets on a disk file system make every
+/// spawn slower (see BENCH.md).
 fn fs_kind(dir: &std::path::Path) -> &'static str {
     match nix::sys::statfs::statfs(dir) {
         Ok(fs) if fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC => "tmpfs",
@@ -112,9 +112,9 @@ fn real_main() -> Result<()> {
     if let Some((side, n)) = args.memory_probe {
         return runtime.block_on(scenarios::memory::probe(side, n));
     }
-    let tmp = std::env::temp_dir();
+    let tmp = scenarios::socket_base();
     println!(
-        "proc-manager bench ({}), {} cpus, RLIMIT_NOFILE {nofile}, temp dir {} ({})",
+        "proc-manager bench ({}), {} cpus, RLIMIT_NOFILE {nofile}, sockets under {} ({})",
         if args.quick { "quick" } else { "full" },
         std::thread::available_parallelism().map_or(0, usize::from),
         tmp.display(),

@@ -94,7 +94,7 @@ pub(crate) async fn memory_per_proc(ctx: &Ctx) -> Result<Row> {
 
 /// The probe's body (in its own process): prints `{"kib_per_proc": x}`.
 pub(crate) async fn probe(side: Side, n: usize) -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("pm-bench-probe-{}", std::process::id()));
+    let dir = super::socket_base().join(format!("pm-bench-probe-{}", std::process::id()));
     std::fs::create_dir(&dir)?;
     let result = match side {
         Side::Ours => probe_ours(n).await,

@@ -87,10 +87,27 @@ struct RunDir(PathBuf);
 impl RunDir {
     fn create() -> Result<Self> {
         use std::os::unix::fs::DirBuilderExt as _;
-        let path = std::env::temp_dir().join(format!("pm-bench-{}", std::process::id()));
+        let path = socket_base().join(format!("pm-bench-{}", std::process::id()));
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(Self(path))
     }
+}
+
+/// Where sockets go, by the rule the bootstrap manager uses for its default
+/// runtime dir (`$XDG_RUNTIME_DIR`, `$TMPDIR`, `/dev/shm`, the temp dir), so
+/// the baselines' sockets are on the same kind of file system as ours.
+pub(crate) fn socket_base() -> PathBuf {
+    use nix::unistd::{AccessFlags, access};
+    ["XDG_RUNTIME_DIR", "TMPDIR"]
+        .into_iter()
+        .filter_map(|var| std::env::var_os(var).map(PathBuf::from))
+        .chain([PathBuf::from("/dev/shm")])
+        .find(|dir| {
+            dir.is_absolute()
+                && dir.is_dir()
+                && access(dir.as_path(), AccessFlags::W_OK | AccessFlags::X_OK).is_ok()
+        })
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 impl Drop for RunDir {
