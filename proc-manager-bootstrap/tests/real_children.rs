@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proc_manager_bootstrap::{
@@ -124,43 +123,16 @@ async fn fake_child_ignoring_shutdown_is_killed_at_the_deadline() {
     );
 }
 
-/// Set in the environment of a re-executed test binary acting as a manager.
-const MANAGER_ROLE: &str = "PM_BOOT_TEST_MANAGER_ROLE";
-
-/// Not a real test unless `MANAGER_ROLE` is set: then it is the manager of
-/// `manager_process_dying_takes_its_children_along`, prints its children's
-/// pids once they are ready, and waits to be killed.
-#[tokio::test]
-async fn manager_role_for_parent_death_test() {
-    if std::env::var_os(MANAGER_ROLE).is_none() {
-        return;
-    }
-    let manager = BootstrapProcManager::builder(echo_command())
-        .sink(Arc::new(|_: &proc_manager_bootstrap::LogLine| {}))
-        .build();
-    let mut pids = Vec::new();
-    for i in 0..2 {
-        let handle = manager
-            .spawn(id(&format!("orphan{i}")), backend())
-            .await
-            .unwrap();
-        within(SHOULD, "ready", handle.ready()).await.unwrap();
-        pids.push(handle.pid().unwrap().to_string());
-    }
-    println!("PIDS {}", pids.join(" "));
-    std::future::pending::<()>().await;
-}
-
 #[tokio::test]
 async fn manager_process_dying_takes_its_children_along() {
-    let mut manager = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "manager_role_for_parent_death_test",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(MANAGER_ROLE, "1")
+    // The manager is a separate process (fake-child in its manager role);
+    // its runtime dir is ours, so what it cannot clean up when killed is
+    // removed with this temp dir.
+    let runtime_dir = tempfile::tempdir().unwrap();
+    let mut manager = tokio::process::Command::new(fake_child::path().unwrap())
+        .arg("--manager")
+        .arg(runtime_dir.path())
+        .arg("2")
         .stdout(std::process::Stdio::piped())
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -174,8 +146,7 @@ async fn manager_process_dying_takes_its_children_along() {
                 .await
                 .unwrap()
                 .expect("manager exited early");
-            // libtest may print "test … ... " before it on the same line.
-            if let Some((_, rest)) = line.split_once("PIDS ") {
+            if let Some(rest) = line.strip_prefix("PIDS ") {
                 return rest
                     .split_whitespace()
                     .map(|p| p.parse().unwrap())
