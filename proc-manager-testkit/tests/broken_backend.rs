@@ -10,8 +10,9 @@ use proc_manager_core::{
     BulkTerminate, ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus,
     SpawnError, TerminateError, TerminateSummary, async_trait,
 };
-use proc_manager_local::{LocalProcConfig, LocalProcHandle, LocalProcManager, ProcContext};
+use proc_manager_local::{LocalProcConfig, LocalProcHandle, LocalProcManager};
 use proc_manager_testkit::conformance::{self, Behavior, Capabilities, ConformanceTarget, Outcome};
+use proc_manager_testkit::local_target;
 use tokio::sync::watch;
 
 /// Which rule the wrapper breaks.
@@ -105,49 +106,6 @@ impl BulkTerminate for BrokenManager {
     }
 }
 
-/// The behaviours, acted out by a local proc function.
-async fn act(ctx: ProcContext) -> Result<i32, String> {
-    let behavior: Behavior = serde_json::from_value(ctx.config().cloned().unwrap_or_default())
-        .map_err(|e| e.to_string())?;
-    let sleep = |ms| tokio::time::sleep(Duration::from_millis(ms));
-    let ready = || ctx.ready(ChannelAddr::any(ChannelTransport::Local));
-    match behavior {
-        Behavior::ReadyThenServe | Behavior::NeverReady => {
-            if behavior == Behavior::ReadyThenServe {
-                ready();
-            }
-            ctx.shutdown_requested().await;
-            Ok(0)
-        }
-        Behavior::ReadyThenSlowStop { delay_ms } => {
-            ready();
-            ctx.shutdown_requested().await;
-            sleep(delay_ms).await;
-            Ok(0)
-        }
-        Behavior::ReadyThenIgnoreStop => {
-            ready();
-            std::future::pending().await
-        }
-        Behavior::ExitBeforeReady { code, after_ms } => {
-            sleep(after_ms).await;
-            Ok(code)
-        }
-        Behavior::ExitAfterReady { code, after_ms } => {
-            ready();
-            sleep(after_ms).await;
-            Ok(code)
-        }
-        Behavior::WriteStderrThenExit { code, lines } => {
-            for i in 1..=lines {
-                ctx.log().stderr(format!("stderr line {i}"));
-            }
-            Ok(code)
-        }
-        other => Err(format!("unknown behaviour {other:?}")),
-    }
-}
-
 struct BrokenTarget(Breakage);
 
 impl ConformanceTarget for BrokenTarget {
@@ -155,14 +113,12 @@ impl ConformanceTarget for BrokenTarget {
 
     fn manager(&self) -> BrokenManager {
         BrokenManager {
-            inner: LocalProcManager::new(act),
+            inner: LocalProcManager::new(local_target::act),
             breakage: self.0,
         }
     }
     fn config(&self, behavior: &Behavior) -> Option<LocalProcConfig> {
-        serde_json::to_value(behavior)
-            .ok()
-            .map(LocalProcConfig::with_config)
+        local_target::config(behavior)
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities::in_process(Duration::from_millis(250))
