@@ -50,8 +50,11 @@ impl StatusCell {
 
     /// A cell starting at `status`.
     pub fn with_status(proc_id: ProcId, status: ProcStatus) -> Self {
-        let (tx, _) = watch::channel(status);
-        Self { proc_id, tx }
+        // `Sender::new` skips creating (and dropping) a first receiver.
+        Self {
+            proc_id,
+            tx: watch::Sender::new(status),
+        }
     }
 
     /// The proc this cell belongs to.
