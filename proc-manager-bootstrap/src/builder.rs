@@ -1,8 +1,10 @@
 //! [`BootstrapProcManagerBuilder`]: the options of a
-//! [`BootstrapProcManager`] (stdio, tail size, sinks, ready timeout, group
+//! [`BootstrapProcManager`](crate::BootstrapProcManager) (stdio, tail size, sinks, ready timeout, group
 //! kill on exit, runtime dir).
 //!
-//! What the options do is the manager's business ([`crate::manager`]).
+//! What the options do is the launcher's business ([`crate::launcher`]);
+//! `build` is with the manager ([`crate::manager`]), so this file does not
+//! import what it builds.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,9 +14,10 @@ use proc_manager_core::LogSink;
 
 use crate::command::BootstrapCommand;
 use crate::config::{Options, StdioMode};
-use crate::manager::BootstrapProcManager;
+use crate::launcher::Launcher;
+use crate::runtime_dir::RuntimeDir;
 
-/// Builds a [`BootstrapProcManager`].
+/// Builds a [`BootstrapProcManager`](crate::BootstrapProcManager).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -103,10 +106,12 @@ impl BootstrapProcManagerBuilder {
         self
     }
 
-    /// The manager.
-    pub fn build(self) -> BootstrapProcManager {
+    /// The launcher these options describe (the manager's half that
+    /// starts procs).
+    pub(crate) fn into_launcher(self) -> Launcher {
         let mut options = self.options;
         options.sinks = Arc::from(self.sinks);
-        BootstrapProcManager::from_parts(self.command, options, self.runtime_dir)
+        let runtime = RuntimeDir::new(self.runtime_dir.unwrap_or_else(RuntimeDir::default_path));
+        Launcher::new(self.command, options, runtime)
     }
 }

@@ -1,23 +1,27 @@
 //! The exit monitor of one proc: forwards its output while waiting for the
-//! leader to exit (its pidfd turns readable), kills the rest of the group
-//! (by default), drains the output to end of stream within a deadline, reaps the leader, removes it
-//! from the table, publishes the terminal status with the stderr tail, and
-//! has its private dir removed (in the background).
+//! leader to exit, then, in this order: kills the rest of the group (by
+//! default; the leader is still an unreaped zombie, so the pgid is still
+//! ours), drains the output to end of stream within a deadline, reaps the
+//! leader, removes it from the table, publishes the terminal status with the
+//! stderr tail, and has its private dir removed (in the background).
 //!
-//! Signalling and reaping are in [`crate::group`]; reading output is in
-//! [`crate::stdio`].
+//! Generic over the [`ChildOs`] seam, and handed the wait for the exit as a
+//! future, so the unit tests below run this very order and status mapping
+//! against a fake child. The real wait (the pidfd turning readable) is in
+//! [`crate::exit_watch`]; signalling and reaping rules are in
+//! [`crate::group`]; reading output is in [`crate::stdio`].
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use proc_manager_core::{LogSink, ProcStatus};
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
 use tokio::time::Instant;
 
-use crate::group::{ExitKind, PidFdSource, ProcessGroup};
+use crate::os::{ChildOs, ExitKind};
+use crate::pidfd::PidFd;
 use crate::proc_state::ProcShared;
 use crate::runtime_dir::remove_proc_dir_later;
 use crate::stdio::{self, LineSplitter, lock_tail};
@@ -30,9 +34,9 @@ pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) const STOPPING_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// What the monitor owns.
-pub(crate) struct Monitor {
-    pub(crate) shared: Arc<ProcShared>,
-    pub(crate) table: Arc<GroupTable>,
+pub(crate) struct Monitor<O: ChildOs = PidFd> {
+    pub(crate) shared: Arc<ProcShared<O>>,
+    pub(crate) table: Arc<GroupTable<O>>,
     /// The child's captured stdout and stderr, read by this same task.
     pub(crate) outputs: Vec<(pipe::Receiver, LineSplitter)>,
     pub(crate) sinks: Arc<[Arc<dyn LogSink>]>,
@@ -40,8 +44,10 @@ pub(crate) struct Monitor {
     pub(crate) kill_group_on_exit: bool,
 }
 
-impl Monitor {
-    pub(crate) async fn run(self) {
+impl<O: ChildOs> Monitor<O> {
+    /// Supervises the proc until its end; `exit` resolves once the leader
+    /// has exited, with how (peeked, not reaped; `None` if unreadable).
+    pub(crate) async fn run(self, exit: impl Future<Output = Option<ExitKind>>) {
         let Monitor {
             shared,
             table,
@@ -59,7 +65,6 @@ impl Monitor {
         );
         tokio::pin!(output);
         let mut output_done = false;
-        let exit = wait_exit(&group);
         tokio::pin!(exit);
         let peeked = loop {
             tokio::select! {
@@ -100,31 +105,7 @@ impl Monitor {
         remove_proc_dir_later(proc_dir);
         *shared.control.lock().await = None;
         let stderr_tail = lock_tail(&shared.stderr_tail).lines();
-        let status = match (shared.fail_reason(), reaped) {
-            (Some(reason), _) => ProcStatus::Failed {
-                reason,
-                stderr_tail,
-            },
-            (None, Some(ExitKind::Code(exit_code))) => ProcStatus::Stopped {
-                exit_code,
-                stderr_tail,
-            },
-            (
-                None,
-                Some(ExitKind::Signal {
-                    signal,
-                    core_dumped,
-                }),
-            ) => ProcStatus::Killed {
-                signal,
-                core_dumped,
-                stderr_tail,
-            },
-            (None, None) => ProcStatus::Failed {
-                reason: "cannot read the exit status".into(),
-                stderr_tail,
-            },
-        };
+        let status = terminal_status(shared.fail_reason(), reaped, stderr_tail);
         tracing::info!(%status, "ended");
         if let Err(err) = shared.cell.transition(status) {
             tracing::warn!(%err, "terminal status refused");
@@ -132,40 +113,229 @@ impl Monitor {
     }
 }
 
-/// Waits until the leader has exited; returns how (read without reaping).
-async fn wait_exit(group: &Arc<ProcessGroup>) -> Option<ExitKind> {
-    // SAFETY: `PidFdSource` holds the group, which owns the pidfd; only
-    // `ProcessGroup::reap` closes it, and the monitor reaps only after this
-    // function has returned and dropped the `AsyncFd`. So the fd stays open,
-    // and `as_raw_fd` returns that same fd, for the `AsyncFd`'s whole life.
-    let registered =
-        unsafe { AsyncFd::register_with_interest(PidFdSource(group.clone()), Interest::READABLE) }
-            .map_err(|e| e.into_parts().1);
-    let afd = match registered {
-        Ok(afd) => Some(afd),
-        Err(err) => {
-            tracing::warn!(%err, "cannot watch the pidfd; polling for the exit instead");
-            None
-        }
+/// The terminal status for an exit: a reason the manager recorded before
+/// killing the proc wins; else how the leader ended; else `Failed`.
+fn terminal_status(
+    fail_reason: Option<String>,
+    exit: Option<ExitKind>,
+    stderr_tail: Vec<String>,
+) -> ProcStatus {
+    match (fail_reason, exit) {
+        (Some(reason), _) => ProcStatus::Failed {
+            reason,
+            stderr_tail,
+        },
+        (None, Some(ExitKind::Code(exit_code))) => ProcStatus::Stopped {
+            exit_code,
+            stderr_tail,
+        },
+        (
+            None,
+            Some(ExitKind::Signal {
+                signal,
+                core_dumped,
+            }),
+        ) => ProcStatus::Killed {
+            signal,
+            core_dumped,
+            stderr_tail,
+        },
+        (None, None) => ProcStatus::Failed {
+            reason: "cannot read the exit status".into(),
+            stderr_tail,
+        },
+    }
+}
+
+/// A `Running` proc over `fake`, in a table, and a real monitor for it
+/// reading `outputs`: for unit tests of what sits on top.
+#[cfg(test)]
+pub(crate) fn fake_monitor(
+    fake: crate::os::fake::FakeChild,
+    kill_group_on_exit: bool,
+    outputs: Vec<(pipe::Receiver, LineSplitter)>,
+) -> (
+    Arc<ProcShared<crate::os::fake::FakeChild>>,
+    Monitor<crate::os::fake::FakeChild>,
+) {
+    use std::sync::Mutex;
+
+    use proc_manager_core::{ProcId, StatusCell, TailBuffer};
+
+    use crate::group::ProcessGroup;
+
+    let proc_id = ProcId::new(format!("fake-{}", fake.pid())).expect("valid id");
+    let cell = StatusCell::new(proc_id.clone());
+    cell.transition(ProcStatus::Running {
+        pid: fake.pid(),
+        started_at: std::time::SystemTime::now(),
+    })
+    .expect("starting -> running");
+    let tail = || Arc::new(Mutex::new(TailBuffer::new(10, 1024)));
+    let group = Arc::new(ProcessGroup::new(fake));
+    let table = Arc::new(GroupTable::default());
+    table.insert(group.clone());
+    let shared = Arc::new(ProcShared::new(
+        proc_id,
+        cell,
+        group,
+        tail(),
+        tail(),
+        tracing::Span::none(),
+    ));
+    let monitor = Monitor {
+        shared: shared.clone(),
+        table,
+        outputs,
+        sinks: Arc::from(Vec::new()),
+        proc_dir: std::env::temp_dir().join("proc-manager-no-such-dir"),
+        kill_group_on_exit,
     };
-    loop {
-        match group.peek_exit() {
-            Ok(Some(kind)) => return Some(kind),
-            Ok(None) => {}
-            Err(err) => {
-                tracing::warn!(%err, "waitid on the pidfd failed");
-                return None;
+    (shared, monitor)
+}
+
+/// [`fake_monitor`] without output, already running on its own task, its
+/// exit wait the fake's.
+#[cfg(test)]
+pub(crate) fn supervise_fake(
+    fake: crate::os::fake::FakeChild,
+    kill_group_on_exit: bool,
+) -> (
+    Arc<ProcShared<crate::os::fake::FakeChild>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (shared, monitor) = fake_monitor(fake.clone(), kill_group_on_exit, Vec::new());
+    let exit = async move { fake.exited().await };
+    (shared, tokio::spawn(monitor.run(exit)))
+}
+
+#[cfg(test)]
+mod tests {
+    use rustix::process::Signal;
+
+    use super::*;
+    use crate::os::fake::{Call, FakeChild, group_signal};
+
+    #[test]
+    fn the_status_maps_the_exit_and_a_recorded_reason_wins() {
+        let tail = || vec!["last words".to_owned()];
+        assert!(matches!(
+            terminal_status(None, Some(ExitKind::Code(3)), tail()),
+            ProcStatus::Stopped { exit_code: 3, stderr_tail } if stderr_tail == tail()
+        ));
+        let dumped = ExitKind::Signal {
+            signal: 11,
+            core_dumped: true,
+        };
+        assert!(matches!(
+            terminal_status(None, Some(dumped), tail()),
+            ProcStatus::Killed {
+                signal: 11,
+                core_dumped: true,
+                ..
             }
-        }
-        match &afd {
-            Some(afd) => match afd.readable().await {
-                Ok(mut guard) => guard.clear_ready(),
-                Err(err) => {
-                    tracing::warn!(%err, "waiting on the pidfd failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            },
-            None => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
+        ));
+        assert!(matches!(
+            terminal_status(Some("not ready".into()), Some(ExitKind::Code(0)), tail()),
+            ProcStatus::Failed { reason, .. } if reason == "not ready"
+        ));
+        assert!(matches!(
+            terminal_status(None, None, tail()),
+            ProcStatus::Failed { reason, .. } if reason.contains("exit status")
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_the_exit_it_sweeps_the_group_before_the_reap() {
+        let fake = FakeChild::new(9);
+        let (shared, monitor) = supervise_fake(fake.clone(), true);
+        fake.exit(ExitKind::Code(4));
+        monitor.await.unwrap();
+        assert!(matches!(
+            shared.cell.status(),
+            ProcStatus::Stopped { exit_code: 4, .. }
+        ));
+        assert!(shared.exited.is_cancelled());
+        // The leader is gone (pidfd: ESRCH), the pgid is still ours: swept,
+        // then reaped; nothing after the reap.
+        assert_eq!(
+            fake.calls(),
+            [group_signal(Signal::KILL).as_slice(), &[Call::Reap]].concat()
+        );
+        assert!(fake.reaped());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_group_kill_it_only_reaps() {
+        let fake = FakeChild::new(9);
+        let (shared, monitor) = supervise_fake(fake.clone(), false);
+        fake.exit(ExitKind::Signal {
+            signal: libc::SIGTERM,
+            core_dumped: false,
+        });
+        monitor.await.unwrap();
+        assert!(matches!(
+            shared.cell.status(),
+            ProcStatus::Killed { signal, .. } if signal == libc::SIGTERM
+        ));
+        assert_eq!(fake.calls(), [Call::Reap]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reap_that_finds_nothing_reports_the_peeked_exit() {
+        let fake = FakeChild::new(9).reap_finds_nothing();
+        let (shared, monitor) = supervise_fake(fake.clone(), true);
+        fake.exit(ExitKind::Code(2));
+        monitor.await.unwrap();
+        assert!(matches!(
+            shared.cell.status(),
+            ProcStatus::Stopped { exit_code: 2, .. }
+        ));
+        assert!(!fake.reaped());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recorded_fail_reason_wins_over_the_exit() {
+        let fake = FakeChild::new(9);
+        let (shared, monitor) = supervise_fake(fake.clone(), true);
+        shared.set_fail_reason("not ready within 1s".into());
+        shared.force_kill().unwrap();
+        monitor.await.unwrap();
+        assert!(matches!(
+            shared.cell.status(),
+            ProcStatus::Failed { reason, .. } if reason == "not ready within 1s"
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_pipe_cannot_hold_the_monitor_past_the_drain_deadline() {
+        use std::sync::Mutex;
+
+        use proc_manager_core::{LogStream, ProcId, TailBuffer};
+
+        // The write end stays open, as if a process outside the group held it.
+        let (tx, rx) = pipe::pipe().unwrap();
+        let splitter = LineSplitter::new(
+            ProcId::new("drain").unwrap(),
+            LogStream::Stdout,
+            Arc::from(Vec::new()),
+            Arc::new(Mutex::new(TailBuffer::new(10, 1024))),
+        );
+        let fake = FakeChild::new(9);
+        let (shared, monitor) = fake_monitor(fake.clone(), true, vec![(rx, splitter)]);
+        let exit = {
+            let fake = fake.clone();
+            async move { fake.exited().await }
+        };
+        let task = tokio::spawn(monitor.run(exit));
+        fake.exit(ExitKind::Code(0));
+        let exited_at = Instant::now();
+        task.await.unwrap();
+        assert_eq!(exited_at.elapsed(), DRAIN_TIMEOUT);
+        assert!(matches!(
+            shared.cell.status(),
+            ProcStatus::Stopped { exit_code: 0, .. }
+        ));
+        drop(tx);
     }
 }

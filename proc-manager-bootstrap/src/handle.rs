@@ -2,8 +2,9 @@
 //!
 //! `terminate` asks politely at once (stop message on the control channel,
 //! else SIGTERM to the group) and SIGKILLs the group at the deadline; `kill`
-//! SIGKILLs at once. The shared state and the signalling are in
-//! [`crate::proc_state`]; the exit is observed by [`crate::exit_monitor`].
+//! SIGKILLs at once. Those sequences are in [`crate::stop`], the shared
+//! state in [`crate::proc_state`]; the exit is observed by
+//! [`crate::exit_monitor`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -38,20 +39,6 @@ impl BootstrapProcHandle {
     pub fn stderr_tail(&self) -> Vec<String> {
         lock_tail(&self.shared.stderr_tail).lines()
     }
-
-    fn already_terminated(&self, status: ProcStatus) -> TerminateError {
-        TerminateError::AlreadyTerminated {
-            proc_id: self.shared.proc_id.clone(),
-            status,
-        }
-    }
-
-    fn io_error(&self, source: std::io::Error) -> TerminateError {
-        TerminateError::Io {
-            proc_id: self.shared.proc_id.clone(),
-            source,
-        }
-    }
 }
 
 impl fmt::Debug for BootstrapProcHandle {
@@ -82,30 +69,10 @@ impl ProcHandle for BootstrapProcHandle {
         timeout: Duration,
         reason: &str,
     ) -> Result<ProcStatus, TerminateError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let now = self.shared.cell.mark_stopping();
-        if now.is_exit() {
-            return Err(self.already_terminated(now));
-        }
-        if let Err(err) = self.shared.request_stop(reason).await {
-            tracing::warn!(parent: &self.shared.span, %err, "polite stop request failed");
-        }
-        if let Ok(status) =
-            tokio::time::timeout_at(deadline, self.shared.cell.wait_terminal()).await
-        {
-            return Ok(status);
-        }
-        tracing::debug!(parent: &self.shared.span, ?timeout, "not stopped in time");
-        self.shared.force_kill().map_err(|e| self.io_error(e))?;
-        Ok(self.shared.cell.wait_terminal().await)
+        crate::stop::terminate(&self.shared, timeout, reason).await
     }
 
     async fn kill(&self) -> Result<ProcStatus, TerminateError> {
-        let now = self.shared.cell.mark_stopping();
-        if now.is_exit() {
-            return Err(self.already_terminated(now));
-        }
-        self.shared.force_kill().map_err(|e| self.io_error(e))?;
-        Ok(self.shared.cell.wait_terminal().await)
+        crate::stop::kill(&self.shared).await
     }
 }

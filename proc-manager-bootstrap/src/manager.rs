@@ -1,24 +1,25 @@
-//! [`BootstrapProcManager`]: spawns procs as OS child processes and keeps
-//! track of them; `Drop` SIGKILLs every live process group it recorded.
+//! [`BootstrapProcManager`]: the composition of a [`Registry`] (which procs
+//! exist, which ids are being spawned) and a [`Launcher`] (how a proc is
+//! started); `Drop` SIGKILLs every live process group the launcher
+//! recorded. Also the builder's `build`, so the builder need not know the
+//! manager.
 //!
-//! The steps of one spawn are in [`crate::launch`]; stopping everything at
-//! once is in [`crate::bulk`]; the options are in [`crate::builder`].
+//! Stopping everything at once is in [`crate::bulk`]; the options are in
+//! [`crate::builder`].
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::Path;
 
 use proc_manager_core::{
-    ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, SpawnError, async_trait,
+    ChannelAddr, ChannelTransport, ProcId, ProcManager, SpawnError, async_trait,
 };
 
 use crate::builder::BootstrapProcManagerBuilder;
 use crate::command::BootstrapCommand;
-use crate::config::{BootstrapProcConfig, Options};
+use crate::config::BootstrapProcConfig;
 use crate::handle::BootstrapProcHandle;
-use crate::runtime_dir::RuntimeDir;
-use crate::table::GroupTable;
+use crate::launcher::Launcher;
+use crate::registry::Registry;
 
 /// Supervises procs started from a [`BootstrapCommand`] as OS child
 /// processes, each in its own process group.
@@ -27,18 +28,8 @@ use crate::table::GroupTable;
 /// live process group it spawned (synchronously, no runtime needed) and
 /// removes its runtime dir.
 pub struct BootstrapProcManager {
-    pub(crate) command: BootstrapCommand,
-    pub(crate) options: Options,
-    pub(crate) runtime: RuntimeDir,
-    pub(crate) table: Arc<GroupTable>,
-    pub(crate) procs: Mutex<Procs>,
-}
-
-/// The procs a manager knows, and the ids being spawned right now.
-#[derive(Debug, Default)]
-pub(crate) struct Procs {
-    pub(crate) handles: HashMap<ProcId, BootstrapProcHandle>,
-    pub(crate) starting: HashSet<ProcId>,
+    registry: Registry<BootstrapProcHandle>,
+    launcher: Launcher,
 }
 
 impl BootstrapProcManager {
@@ -55,57 +46,44 @@ impl BootstrapProcManager {
         BootstrapProcManagerBuilder::new(command)
     }
 
-    pub(crate) fn from_parts(
-        command: BootstrapCommand,
-        options: Options,
-        runtime_dir: Option<PathBuf>,
-    ) -> Self {
-        Self {
-            command,
-            options,
-            runtime: RuntimeDir::new(runtime_dir.unwrap_or_else(RuntimeDir::default_path)),
-            table: Arc::new(GroupTable::default()),
-            procs: Mutex::new(Procs::default()),
-        }
-    }
-
     /// The command every proc starts from.
     pub fn command(&self) -> &BootstrapCommand {
-        &self.command
+        self.launcher.command()
     }
 
     /// The private (0700) runtime dir holding the procs' sockets.
     pub fn socket_dir(&self) -> &Path {
-        self.runtime.path()
+        self.launcher.runtime_dir()
     }
 
     /// How many process groups are recorded as live right now.
     pub fn live_groups(&self) -> usize {
-        self.table.len()
-    }
-
-    pub(crate) fn lock_procs(&self) -> MutexGuard<'_, Procs> {
-        self.procs.lock().unwrap_or_else(|p| p.into_inner())
+        self.launcher.table().len()
     }
 
     /// Handles of every proc that is not known to have ended.
     pub(crate) fn live_handles(&self) -> Vec<BootstrapProcHandle> {
-        self.lock_procs()
-            .handles
-            .values()
-            .filter(|h| h.status().is_alive())
-            .cloned()
-            .collect()
+        self.registry.live()
+    }
+}
+
+impl BootstrapProcManagerBuilder {
+    /// The manager.
+    pub fn build(self) -> BootstrapProcManager {
+        BootstrapProcManager {
+            registry: Registry::default(),
+            launcher: self.into_launcher(),
+        }
     }
 }
 
 impl fmt::Debug for BootstrapProcManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BootstrapProcManager")
-            .field("command", &self.command)
-            .field("options", &self.options)
-            .field("socket_dir", &self.runtime.path())
-            .field("live_groups", &self.table.len())
+            .field("command", self.launcher.command())
+            .field("options", self.launcher.options())
+            .field("socket_dir", &self.launcher.runtime_dir())
+            .field("live_groups", &self.launcher.table().len())
             .finish()
     }
 }
@@ -125,21 +103,24 @@ impl ProcManager for BootstrapProcManager {
         backend_addr: ChannelAddr,
         config: BootstrapProcConfig,
     ) -> Result<BootstrapProcHandle, SpawnError> {
-        crate::launch::spawn(self, proc_id, backend_addr, config).await
+        let reservation = self.registry.reserve(&proc_id)?;
+        let handle = self.launcher.launch(proc_id, backend_addr, config).await?;
+        reservation.fulfil(handle.clone());
+        Ok(handle)
     }
 
     fn handle(&self, proc_id: &ProcId) -> Option<BootstrapProcHandle> {
-        self.lock_procs().handles.get(proc_id).cloned()
+        self.registry.get(proc_id)
     }
 
     fn proc_ids(&self) -> Vec<ProcId> {
-        self.lock_procs().handles.keys().cloned().collect()
+        self.registry.ids()
     }
 }
 
 impl Drop for BootstrapProcManager {
     fn drop(&mut self) {
-        self.table.kill_all();
+        self.launcher.table().kill_all();
     }
 }
 

@@ -2,7 +2,8 @@
 //! that supervise it (exit monitor, callback server, output forwarders),
 //! and the two ways of stopping it (polite request, forced kill).
 //!
-//! The public handle wrapping it is in [`crate::handle`].
+//! The public handle wrapping it is in [`crate::handle`]; the sequence that
+//! combines the two ways (ask, wait, escalate) is in [`crate::stop`].
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +16,8 @@ use tokio::net::unix::OwnedWriteHalf;
 use tokio_util::sync::CancellationToken;
 
 use crate::group::ProcessGroup;
+use crate::os::ChildOs;
+use crate::pidfd::PidFd;
 use crate::protocol::{ManagerFrame, write_frame};
 use crate::stdio::SharedTail;
 
@@ -23,10 +26,10 @@ const STOP_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// One proc's shared state.
 #[derive(Debug)]
-pub(crate) struct ProcShared {
+pub(crate) struct ProcShared<O: ChildOs = PidFd> {
     pub(crate) proc_id: ProcId,
     pub(crate) cell: StatusCell,
-    pub(crate) group: Arc<ProcessGroup>,
+    pub(crate) group: Arc<ProcessGroup<O>>,
     /// The write half of the child's callback connection, while it holds
     /// one: the control channel for polite stops.
     pub(crate) control: tokio::sync::Mutex<Option<OwnedWriteHalf>>,
@@ -42,11 +45,11 @@ pub(crate) struct ProcShared {
     pub(crate) span: tracing::Span,
 }
 
-impl ProcShared {
+impl<O: ChildOs> ProcShared<O> {
     pub(crate) fn new(
         proc_id: ProcId,
         cell: StatusCell,
-        group: Arc<ProcessGroup>,
+        group: Arc<ProcessGroup<O>>,
         stdout_tail: SharedTail,
         stderr_tail: SharedTail,
         span: tracing::Span,

@@ -9,20 +9,30 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::group::ProcessGroup;
+use crate::os::ChildOs;
+use crate::pidfd::PidFd;
 
 /// Live process groups by leader pid.
-#[derive(Debug, Default)]
-pub(crate) struct GroupTable {
-    groups: Mutex<HashMap<u32, Arc<ProcessGroup>>>,
+#[derive(Debug)]
+pub(crate) struct GroupTable<O: ChildOs = PidFd> {
+    groups: Mutex<HashMap<u32, Arc<ProcessGroup<O>>>>,
 }
 
-impl GroupTable {
-    fn lock(&self) -> MutexGuard<'_, HashMap<u32, Arc<ProcessGroup>>> {
+impl<O: ChildOs> Default for GroupTable<O> {
+    fn default() -> Self {
+        Self {
+            groups: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<O: ChildOs> GroupTable<O> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u32, Arc<ProcessGroup<O>>>> {
         self.groups.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Records a live group.
-    pub(crate) fn insert(&self, group: Arc<ProcessGroup>) {
+    pub(crate) fn insert(&self, group: Arc<ProcessGroup<O>>) {
         self.lock().insert(group.pid(), group);
     }
 

@@ -143,8 +143,7 @@ async fn spawn_returns_running_with_pid_and_payload_in_env() {
     assert_eq!(env.proc_id, id("env"));
     assert_eq!(env.config, Some(serde_json::json!({"k": 1})));
     assert_eq!(env.token.len(), 32);
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-    assert!(environ.split(|&b| b == 0).any(|v| v == b"EXTRA=yes"));
+    assert!(environ(pid).iter().any(|v| v == b"EXTRA=yes"));
     // The private dirs are 0700.
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(manager.socket_dir()), 0o700);

@@ -1,7 +1,8 @@
 //! Helpers shared by the manager-side integration tests: shell commands as
 //! children, bounded waits, process liveness through pidfds, and acting as a
 //! bootstrap child from the test itself (reading the payload a child was
-//! given from `/proc/<pid>/environ`).
+//! given from `/proc/<pid>/environ`, in single-read snapshots that cannot
+//! span the child's exec).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
@@ -111,28 +112,80 @@ pub struct ChildEnv {
     pub proc_id: ProcId,
 }
 
-pub fn child_env(pid: u32) -> ChildEnv {
-    // While the child is in the middle of an exec (`sh -c 'exec …'`) its
-    // environ reads empty for a moment: read again until it is there.
-    let deadline = std::time::Instant::now() + SHOULD;
-    let environ = loop {
-        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-        if !environ.is_empty() || std::time::Instant::now() > deadline {
-            break environ;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let mut mode = None;
-    let mut log = None;
-    for var in environ.split(|&b| b == 0) {
-        let var = String::from_utf8_lossy(var);
-        if let Some(v) = var.strip_prefix(&format!("{BOOTSTRAP_MODE_ENV}=")) {
-            mode = Some(v.to_owned());
-        }
-        if let Some(v) = var.strip_prefix(&format!("{LOG_CHANNEL_ENV}=")) {
-            log = Some(v.to_owned());
-        }
+/// One consistent snapshot of `/proc/<pid>/environ`: the bytes one `read`
+/// returns (the kernel serves a single read from one address space, so it
+/// cannot span an exec; several reads, as `std::fs::read` makes, can, and
+/// then come back truncated). `None` if the buffer was too small.
+fn environ_snapshot(pid: u32, capacity: usize) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(format!("/proc/{pid}/environ"))?;
+    let mut buf = vec![0; capacity];
+    let n = file.read(&mut buf)?;
+    if n == capacity {
+        return Ok(None);
     }
+    buf.truncate(n);
+    Ok(Some(buf))
+}
+
+/// The environment of process `pid`, as `KEY=value` byte strings, once a
+/// snapshot of it satisfies `complete`. A process in the middle of an exec
+/// (`sh -c '…; exec sleep …'`) reads empty for a moment, so snapshots are
+/// taken until one is complete, within [`SHOULD`].
+pub fn environ_where(pid: u32, complete: impl Fn(&[Vec<u8>]) -> bool) -> Vec<Vec<u8>> {
+    let deadline = std::time::Instant::now() + SHOULD;
+    let mut capacity = 64 * 1024;
+    loop {
+        let snapshot = match environ_snapshot(pid, capacity) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                capacity = capacity.saturating_mul(2);
+                continue;
+            }
+            Err(err) => panic!("reading /proc/{pid}/environ: {err}"),
+        };
+        let vars: Vec<Vec<u8>> = snapshot
+            .split(|&b| b == 0)
+            .filter(|v| !v.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        if complete(&vars) {
+            return vars;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no complete environ for pid {pid} within {SHOULD:?}; last read: {:?}",
+            String::from_utf8_lossy(&snapshot)
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The value of `key` in a list of `KEY=value` byte strings.
+fn var<'a>(vars: &'a [Vec<u8>], key: &str) -> Option<&'a [u8]> {
+    vars.iter()
+        .find_map(|v| v.strip_prefix(key.as_bytes())?.strip_prefix(b"="))
+}
+
+/// The environment of a bootstrap child: once it holds a payload that
+/// decodes and a log channel that parses (see [`environ_where`]).
+pub fn environ(pid: u32) -> Vec<Vec<u8>> {
+    environ_where(pid, |vars| {
+        let payload = var(vars, BOOTSTRAP_MODE_ENV)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .is_some_and(|v| Bootstrap::decode(v).is_ok());
+        let log = var(vars, LOG_CHANNEL_ENV)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .is_some_and(|v| v.parse::<ChannelAddr>().is_ok());
+        payload && log
+    })
+}
+
+pub fn child_env(pid: u32) -> ChildEnv {
+    let vars = environ(pid);
+    let text = |key: &str| var(&vars, key).map(|v| String::from_utf8_lossy(v).into_owned());
+    let mode = text(BOOTSTRAP_MODE_ENV);
+    let log = text(LOG_CHANNEL_ENV);
     let payload = Bootstrap::decode(&mode.expect("payload in environ")).unwrap();
     let log: ChannelAddr = log.expect("log channel in environ").parse().unwrap();
     match payload {

@@ -1,13 +1,16 @@
-//! One spawn, step by step: reserve the id, make the private dir and bind
-//! the callback and log sockets, build the command with the payload, fork it
-//! on the spawner thread, mark `Running{pid}`, and start the proc's two
-//! tasks: the socket server (callback and log channel) and the exit monitor
-//! (which also forwards the output).
+//! [`Launcher`]: what a manager needs to start procs (the command, the
+//! options, the runtime dir, the table of live groups) and one spawn, step
+//! by step: make the private dir and bind the callback and log sockets,
+//! build the command with the payload, fork it on the spawner thread, mark
+//! `Running{pid}`, and start the proc's two tasks: the socket server
+//! (callback and log channel) and the exit monitor (which also forwards the
+//! output).
 //!
 //! Every step that can fail comes before the fork or undoes itself, so a
-//! failed spawn leaves nothing behind (no dir, no table entry, no reserved
-//! id). After the fork nothing awaits, so a cancelled spawn cannot orphan a
-//! child (and the spawner thread kills a child whose caller went away).
+//! failed spawn leaves nothing behind (no dir, no table entry). After the
+//! fork nothing awaits, so a cancelled spawn cannot orphan a child (and the
+//! spawner thread kills a child whose caller went away). Which ids may be
+//! spawned, and publishing the handle, is [`crate::registry`]'s business.
 
 use std::ffi::OsString;
 use std::io;
@@ -19,61 +22,25 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use proc_manager_core::{
-    ChannelAddr, LogStream, ProcHandle, ProcId, ProcStatus, SpawnError, StatusCell, TailBuffer,
+    ChannelAddr, LogStream, ProcId, ProcStatus, SpawnError, StatusCell, TailBuffer,
 };
 use tokio::net::UnixListener;
 use tokio::net::unix::pipe;
 use tracing::Instrument;
 
 use crate::callback;
-use crate::config::{BootstrapProcConfig, StdioMode};
+use crate::command::BootstrapCommand;
+use crate::config::{BootstrapProcConfig, Options, StdioMode};
 use crate::exit_monitor::Monitor;
+use crate::exit_watch::wait_exit;
 use crate::handle::BootstrapProcHandle;
 use crate::log_channel::LogTarget;
-use crate::manager::BootstrapProcManager;
 use crate::proc_state::ProcShared;
 use crate::protocol::{BOOTSTRAP_MODE_ENV, Bootstrap, LOG_CHANNEL_ENV, PROTOCOL_VERSION};
-use crate::runtime_dir::{MAX_SOCKET_PATH, ProcDir};
+use crate::runtime_dir::{MAX_SOCKET_PATH, ProcDir, RuntimeDir};
 use crate::spawner::{self, SpawnFailure};
 use crate::stdio::{LineSplitter, SharedTail};
-
-/// Holds an id reserved for a spawn in progress; frees it on drop.
-struct Reservation<'a> {
-    manager: &'a BootstrapProcManager,
-    proc_id: ProcId,
-}
-
-impl<'a> Reservation<'a> {
-    fn take(manager: &'a BootstrapProcManager, proc_id: &ProcId) -> Result<Self, SpawnError> {
-        let mut procs = manager.lock_procs();
-        let live = procs
-            .handles
-            .get(proc_id)
-            .is_some_and(|h| h.status().is_alive());
-        if live || !procs.starting.insert(proc_id.clone()) {
-            return Err(SpawnError::Duplicate {
-                proc_id: proc_id.clone(),
-            });
-        }
-        Ok(Self {
-            manager,
-            proc_id: proc_id.clone(),
-        })
-    }
-
-    /// Publishes the handle under the reserved id.
-    fn fulfil(self, handle: BootstrapProcHandle) {
-        let mut procs = self.manager.lock_procs();
-        procs.starting.remove(&self.proc_id);
-        procs.handles.insert(self.proc_id.clone(), handle);
-    }
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        self.manager.lock_procs().starting.remove(&self.proc_id);
-    }
-}
+use crate::table::GroupTable;
 
 fn io_err(proc_id: &ProcId) -> impl FnOnce(io::Error) -> SpawnError + '_ {
     move |source| SpawnError::Io {
@@ -103,20 +70,69 @@ fn bind(proc_id: &ProcId, addr: &ChannelAddr) -> Result<UnixListener, SpawnError
     UnixListener::bind(path).map_err(io_err(proc_id))
 }
 
-/// Spawns one proc for `manager`.
-pub(crate) async fn spawn(
-    manager: &BootstrapProcManager,
+/// Starts procs from one command with one set of options. See the module
+/// docs.
+#[derive(Debug)]
+pub(crate) struct Launcher {
+    command: BootstrapCommand,
+    options: Options,
+    runtime: RuntimeDir,
+    table: Arc<GroupTable>,
+}
+
+impl Launcher {
+    pub(crate) fn new(command: BootstrapCommand, options: Options, runtime: RuntimeDir) -> Self {
+        Self {
+            command,
+            options,
+            runtime,
+            table: Arc::new(GroupTable::default()),
+        }
+    }
+
+    /// The command every proc starts from.
+    pub(crate) fn command(&self) -> &BootstrapCommand {
+        &self.command
+    }
+
+    /// The manager-wide options.
+    pub(crate) fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The runtime dir holding the procs' sockets.
+    pub(crate) fn runtime_dir(&self) -> &Path {
+        self.runtime.path()
+    }
+
+    /// The live process groups this launcher started.
+    pub(crate) fn table(&self) -> &GroupTable {
+        &self.table
+    }
+
+    /// Starts one proc (its id already reserved by the caller).
+    pub(crate) async fn launch(
+        &self,
+        proc_id: ProcId,
+        backend_addr: ChannelAddr,
+        config: BootstrapProcConfig,
+    ) -> Result<BootstrapProcHandle, SpawnError> {
+        launch(self, proc_id, backend_addr, config).await
+    }
+}
+
+async fn launch(
+    launcher: &Launcher,
     proc_id: ProcId,
     backend_addr: ChannelAddr,
     config: BootstrapProcConfig,
 ) -> Result<BootstrapProcHandle, SpawnError> {
     let span = tracing::info_span!("proc", proc_id = %proc_id, pid = tracing::field::Empty);
-    let reservation = Reservation::take(manager, &proc_id)?;
-    let options = &manager.options;
+    let options = &launcher.options;
     let ready_timeout = config.ready_timeout.unwrap_or(options.ready_timeout);
 
-    manager.runtime.ensure().map_err(io_err(&proc_id))?;
-    let dir_path = manager.runtime.next_proc_dir();
+    launcher.runtime.ensure().map_err(io_err(&proc_id))?;
+    let dir_path = launcher.runtime.next_proc_dir();
     let callback_addr = socket_addr(&proc_id, &dir_path.join("cb.sock"))?;
     let log_addr = socket_addr(&proc_id, &dir_path.join("log.sock"))?;
     let token = crate::protocol::generate_token().map_err(io_err(&proc_id))?;
@@ -139,14 +155,14 @@ pub(crate) async fn spawn(
     let dir = ProcDir::create(dir_path).map_err(io_err(&proc_id))?;
     let callback_listener = bind(&proc_id, &callback_addr)?;
     let log_listener = bind(&proc_id, &log_addr)?;
-    let command = build_command(manager, &config, payload, &log_addr);
+    let command = build_command(launcher, &config, payload, &log_addr);
 
-    let spawned = spawner::spawn(command, manager.table.clone())
+    let spawned = spawner::spawn(command, launcher.table.clone())
         .await
         .map_err(|failure| match failure {
             SpawnFailure::Exec(source) => SpawnError::BadCommand {
                 proc_id: proc_id.clone(),
-                program: manager.command.program.display().to_string(),
+                program: launcher.command.program.display().to_string(),
                 source,
             },
             SpawnFailure::Setup(source) => io_err(&proc_id)(source),
@@ -223,27 +239,26 @@ pub(crate) async fn spawn(
     );
     let monitor = Monitor {
         shared: shared.clone(),
-        table: manager.table.clone(),
+        table: launcher.table.clone(),
         outputs,
         sinks: options.sinks.clone(),
         proc_dir: dir.keep(),
         kill_group_on_exit: options.kill_group_on_exit,
     };
-    tokio::spawn(monitor.run().instrument(span.clone()));
+    tokio::spawn(monitor.run(wait_exit(group)).instrument(span.clone()));
 
     let handle = BootstrapProcHandle { shared };
     tracing::info!(parent: &span, "spawned");
-    reservation.fulfil(handle.clone());
     Ok(handle)
 }
 
 fn build_command(
-    manager: &BootstrapProcManager,
+    launcher: &Launcher,
     config: &BootstrapProcConfig,
     payload: String,
     log_addr: &ChannelAddr,
 ) -> Command {
-    let spec = &manager.command;
+    let spec = &launcher.command;
     let mut command = Command::new(&spec.program);
     if let Some(arg0) = &spec.arg0 {
         command.arg0(arg0);
@@ -260,7 +275,7 @@ fn build_command(
     if let Some(cwd) = &spec.cwd {
         command.current_dir(cwd);
     }
-    match manager.options.stdio {
+    match launcher.options.stdio {
         StdioMode::Captured => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
         StdioMode::Inherit => command.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
     };
