@@ -10,8 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proc_manager_core::{ProcHandle, ProcId, ProcStatus, TerminateError, async_trait};
-use tokio::sync::watch;
+use proc_manager_core::{CellHandle, CellRef, ProcStatus, TerminateError};
 
 use crate::proc_state::ProcShared;
 use crate::stdio::lock_tail;
@@ -50,21 +49,12 @@ impl fmt::Debug for BootstrapProcHandle {
     }
 }
 
-#[async_trait]
-impl ProcHandle for BootstrapProcHandle {
-    fn proc_id(&self) -> &ProcId {
-        &self.shared.proc_id
+impl CellHandle for BootstrapProcHandle {
+    fn cell(&self) -> CellRef<'_> {
+        CellRef::new(&self.shared.cell)
     }
 
-    fn status(&self) -> ProcStatus {
-        self.shared.cell.status()
-    }
-
-    fn watch(&self) -> watch::Receiver<ProcStatus> {
-        self.shared.cell.watch()
-    }
-
-    async fn terminate(
+    async fn terminate_proc(
         &self,
         timeout: Duration,
         reason: &str,
@@ -72,7 +62,7 @@ impl ProcHandle for BootstrapProcHandle {
         crate::stop::terminate(&self.shared, timeout, reason).await
     }
 
-    async fn kill(&self) -> Result<ProcStatus, TerminateError> {
+    async fn kill_proc(&self) -> Result<ProcStatus, TerminateError> {
         crate::stop::kill(&self.shared).await
     }
 }

@@ -1,4 +1,5 @@
-//! [`ChannelTransport`] and [`ChannelAddr`]: where a proc can be reached.
+//! [`ChannelTransport`] and [`ChannelAddr`]: where a proc can be reached,
+//! and [`AddrError`], why an address was refused.
 //!
 //! Only the address vocabulary lives here (parsing, display, fresh
 //! addresses); binding and connecting are the backends' business.
@@ -11,7 +12,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::AddrError;
+/// A string could not be parsed as a [`ChannelAddr`] or
+/// [`ChannelTransport`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddrError {
+    /// The transport prefix is not one we know.
+    #[error("unknown channel transport {input:?} (expected unix, tcp or local)")]
+    UnknownTransport {
+        /// The input (cut to 64 characters).
+        input: String,
+    },
+    /// The address part is malformed.
+    #[error("invalid channel address {input:?}: {reason}")]
+    Invalid {
+        /// The input (cut to 64 characters).
+        input: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+}
 
 /// The kind of channel an address belongs to.
 ///

@@ -12,9 +12,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::addr::ChannelAddr;
-use crate::error::{IllegalTransition, ReadyError, WaitError};
+use crate::error::{ReadyError, WaitError};
 use crate::id::ProcId;
-use crate::status::ProcStatus;
+use crate::status::{IllegalTransition, ProcStatus};
 
 /// A proc's status, shared by its backend (the writer) and any number of
 /// observers.

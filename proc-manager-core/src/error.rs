@@ -1,61 +1,17 @@
-//! The error types of the core traits, one `#[non_exhaustive]` enum per
-//! concern. Each variant names the proc and the cause.
+//! The error types of the core traits (spawn, ready, wait, terminate), one
+//! `#[non_exhaustive]` enum per concern. Each variant names the proc and the
+//! cause.
 //!
 //! Backend-private errors convert into these; nothing here is specific to
-//! one backend.
+//! one backend. Errors of parsing and validation live with what they
+//! validate: [`crate::ProcIdError`] in `id.rs`, [`crate::AddrError`] in
+//! `addr.rs`, [`crate::IllegalTransition`] in `status.rs`.
 
 use std::io;
 use std::time::Duration;
 
 use crate::id::ProcId;
 use crate::status::ProcStatus;
-
-/// A string could not be parsed as a [`ProcId`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProcIdError {
-    /// The input is not a valid id.
-    #[error("invalid proc id {input:?}: {reason}")]
-    Invalid {
-        /// The input (cut to 64 characters).
-        input: String,
-        /// Why it was refused.
-        reason: &'static str,
-    },
-}
-
-/// A string could not be parsed as a [`crate::ChannelAddr`] or
-/// [`crate::ChannelTransport`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AddrError {
-    /// The transport prefix is not one we know.
-    #[error("unknown channel transport {input:?} (expected unix, tcp or local)")]
-    UnknownTransport {
-        /// The input (cut to 64 characters).
-        input: String,
-    },
-    /// The address part is malformed.
-    #[error("invalid channel address {input:?}: {reason}")]
-    Invalid {
-        /// The input (cut to 64 characters).
-        input: String,
-        /// Why it was refused.
-        reason: &'static str,
-    },
-}
-
-/// A status change refused by [`ProcStatus::can_transition_to`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("proc {proc_id}: illegal status transition from {from} to {to}")]
-pub struct IllegalTransition {
-    /// The proc whose status it is.
-    pub proc_id: ProcId,
-    /// The current status, left unchanged.
-    pub from: ProcStatus,
-    /// The refused next status.
-    pub to: ProcStatus,
-}
 
 /// Spawning a proc failed.
 #[derive(Debug, thiserror::Error)]

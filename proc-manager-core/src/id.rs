@@ -1,4 +1,5 @@
-//! [`ProcId`]: the validated logical name of a proc.
+//! [`ProcId`]: the validated logical name of a proc, and [`ProcIdError`],
+//! why a name was refused.
 //!
 //! Only naming lives here; where a proc runs or how it is addressed is in
 //! [`crate::addr`].
@@ -9,7 +10,19 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::ProcIdError;
+/// A string could not be parsed as a [`ProcId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProcIdError {
+    /// The input is not a valid id.
+    #[error("invalid proc id {input:?}: {reason}")]
+    Invalid {
+        /// The input (cut to 64 characters).
+        input: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+}
 
 /// The longest name (without the rank) a [`ProcId`] accepts, in bytes.
 pub const MAX_PROC_NAME_LEN: usize = 128;

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 mod addr;
+pub mod bulk_terminate;
 pub mod cell;
+mod cell_handle;
 mod error;
 mod handle;
 mod id;
@@ -11,17 +13,16 @@ mod sink;
 mod status;
 mod tail;
 
-pub use addr::{ChannelAddr, ChannelTransport};
+pub use addr::{AddrError, ChannelAddr, ChannelTransport};
 pub use cell::StatusCell;
-pub use error::{
-    AddrError, IllegalTransition, ProcIdError, ReadyError, SpawnError, TerminateError, WaitError,
-};
+pub use cell_handle::{CellHandle, CellRef};
+pub use error::{ReadyError, SpawnError, TerminateError, WaitError};
 pub use handle::{ProcHandle, ProcHandleExt};
-pub use id::{MAX_PROC_NAME_LEN, ProcId};
+pub use id::{MAX_PROC_NAME_LEN, ProcId, ProcIdError};
 pub use log::{LogLine, LogSink, LogStream};
 pub use manager::{BulkTerminate, ProcManager, TerminateSummary};
 pub use sink::{ChannelSink, FileSink, TeeSink, TracingSink};
-pub use status::ProcStatus;
+pub use status::{IllegalTransition, ProcStatus};
 pub use tail::TailBuffer;
 
 pub use async_trait::async_trait;

@@ -1,5 +1,6 @@
-//! [`ProcStatus`]: the lifecycle state machine of a proc, and the one pure
-//! function that says which transitions are legal.
+//! [`ProcStatus`]: the lifecycle state machine of a proc, the one pure
+//! function that says which transitions are legal, and
+//! [`IllegalTransition`], a change it refused.
 //!
 //! Publishing a status to observers is [`crate::StatusCell`]'s job, not this
 //! module's.
@@ -10,6 +11,19 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::addr::ChannelAddr;
+use crate::id::ProcId;
+
+/// A status change refused by [`ProcStatus::can_transition_to`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("proc {proc_id}: illegal status transition from {from} to {to}")]
+pub struct IllegalTransition {
+    /// The proc whose status it is.
+    pub proc_id: ProcId,
+    /// The current status, left unchanged.
+    pub from: ProcStatus,
+    /// The refused next status.
+    pub to: ProcStatus,
+}
 
 /// Where a proc is in its life.
 ///

@@ -1,17 +1,42 @@
-//! [`LocalProcManagerBuilder`]: the manager-wide settings of a
-//! [`LocalProcManager`] (output tail bounds and log sinks).
+//! How a [`LocalProcManager`] is made: [`LocalProcManager::new`] and
+//! [`LocalProcManager::builder`], and [`LocalProcManagerBuilder`], the
+//! manager-wide settings (output tail bounds and log sinks).
 //!
 //! What the manager does with them is in [`crate::manager`] and
 //! [`crate::output`].
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use proc_manager_core::{LogSink, TailBuffer};
 
+use crate::context::ProcContext;
 use crate::manager::LocalProcManager;
 use crate::output::LogConfig;
-use crate::task::Launch;
+use crate::task::{Launch, launcher};
+
+impl LocalProcManager {
+    /// A manager running `f` for every proc, with default tails and no sinks.
+    pub fn new<F, Fut, E>(f: F) -> Self
+    where
+        F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<i32, E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        Self::builder(f).build()
+    }
+
+    /// A builder for a manager running `f` for every proc.
+    pub fn builder<F, Fut, E>(f: F) -> LocalProcManagerBuilder
+    where
+        F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<i32, E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        LocalProcManagerBuilder::new(launcher(f))
+    }
+}
 
 /// Builds a [`LocalProcManager`]: output tail bounds and log sinks.
 ///
@@ -35,7 +60,7 @@ pub struct LocalProcManagerBuilder {
 }
 
 impl LocalProcManagerBuilder {
-    pub(crate) fn new(launch: Box<Launch>) -> Self {
+    fn new(launch: Box<Launch>) -> Self {
         Self {
             launch,
             log: LogConfig {

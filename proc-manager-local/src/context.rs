@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use proc_manager_core::{ChannelAddr, ProcId, ProcStatus};
 
-use crate::output::LogWriter;
 use crate::shared::ProcShared;
+use crate::writer::LogWriter;
 
 /// The context a local proc runs with, passed by value to the proc function.
 ///

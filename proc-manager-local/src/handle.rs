@@ -1,18 +1,15 @@
-//! [`LocalProcHandle`]: a caller's handle to one local proc, and its
-//! [`ProcHandle`] implementation (status, ready, wait, terminate, kill).
+//! [`LocalProcHandle`]: a caller's handle to one local proc, and how it is
+//! stopped (`terminate`, `kill`); the rest of [`ProcHandle`] comes from its
+//! status cell through [`CellHandle`].
 //!
-//! Spawning and the proc table are in [`crate::manager`]; the stop logic
-//! shared with `terminate_all` is in [`crate::shared`].
+//! Spawning and the proc table are in [`crate::manager`]; the state a proc's
+//! parts share is in [`crate::shared`].
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use proc_manager_core::{
-    ChannelAddr, LogStream, ProcHandle, ProcId, ProcStatus, ReadyError, TerminateError,
-};
-use tokio::sync::watch;
+use proc_manager_core::{CellHandle, CellRef, LogStream, ProcHandle, ProcStatus, TerminateError};
 use tokio::time::Instant;
 
 use crate::output::lock;
@@ -68,10 +65,6 @@ impl LocalProcHandle {
         }
     }
 
-    pub(crate) fn shared(&self) -> &ProcShared {
-        &self.shared
-    }
-
     /// The last lines the proc wrote to stdout (bounded as configured with
     /// [`crate::LocalProcManagerBuilder::tail`]), oldest first.
     pub fn stdout_tail(&self) -> Vec<String> {
@@ -92,34 +85,12 @@ impl LocalProcHandle {
     }
 }
 
-#[async_trait]
-impl ProcHandle for LocalProcHandle {
-    fn proc_id(&self) -> &ProcId {
-        self.shared.cell.proc_id()
+impl CellHandle for LocalProcHandle {
+    fn cell(&self) -> CellRef<'_> {
+        CellRef::new(&self.shared.cell)
     }
 
-    fn status(&self) -> ProcStatus {
-        self.shared.cell.status()
-    }
-
-    fn watch(&self) -> watch::Receiver<ProcStatus> {
-        self.shared.cell.watch()
-    }
-
-    async fn ready(&self) -> Result<ChannelAddr, ReadyError> {
-        // Most callers ask once the proc is up: answer without subscribing.
-        if let Some(addr) = self.shared.cell.status().addr() {
-            return Ok(addr.clone());
-        }
-        self.shared.cell.wait_ready().await
-    }
-
-    async fn wait(&self) -> Result<ProcStatus, proc_manager_core::WaitError> {
-        // The cell lives as long as this handle, so the wait cannot fail.
-        Ok(self.shared.cell.wait_terminal().await)
-    }
-
-    async fn terminate(
+    async fn terminate_proc(
         &self,
         timeout: Duration,
         reason: &str,
@@ -133,7 +104,7 @@ impl ProcHandle for LocalProcHandle {
         Ok(self.finish_by(deadline).await)
     }
 
-    async fn kill(&self) -> Result<ProcStatus, TerminateError> {
+    async fn kill_proc(&self) -> Result<ProcStatus, TerminateError> {
         let status = self.shared.cell.status();
         if status.is_exit() {
             return Err(self.already_terminated(status));

@@ -10,13 +10,14 @@ mod output;
 mod shared;
 mod table;
 mod task;
+mod writer;
 
 pub use builder::LocalProcManagerBuilder;
 pub use config::LocalProcConfig;
 pub use context::ProcContext;
 pub use handle::LocalProcHandle;
 pub use manager::LocalProcManager;
-pub use output::LogWriter;
+pub use writer::LogWriter;
 
 pub use proc_manager_core::*;
 

@@ -1,11 +1,11 @@
 //! [`LocalProcManager`]: spawning local procs as tokio tasks, looking them
 //! up, and aborting them all when the manager is dropped.
 //!
-//! Building one is in [`crate::builder`], `terminate_all` in [`crate::bulk`],
-//! what a proc's task does in [`crate::task`].
+//! Building one (`LocalProcManager::new` and `builder`) is in
+//! [`crate::builder`], `terminate_all` in [`crate::bulk`], what a proc's task
+//! does in [`crate::task`].
 
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -17,14 +17,13 @@ use proc_manager_core::{
 };
 use tokio::runtime::Handle;
 
-use crate::builder::LocalProcManagerBuilder;
 use crate::config::LocalProcConfig;
 use crate::context::ProcContext;
 use crate::handle::LocalProcHandle;
 use crate::output::LogConfig;
 use crate::shared::ProcShared;
 use crate::table::ProcTable;
-use crate::task::{ExitGuard, Launch, launcher};
+use crate::task::{ExitGuard, Launch};
 
 /// Runs procs as tokio tasks of the current process, behind the same traits
 /// as the process-spawning backends.
@@ -68,26 +67,6 @@ pub struct LocalProcManager {
 }
 
 impl LocalProcManager {
-    /// A manager running `f` for every proc, with default tails and no sinks.
-    pub fn new<F, Fut, E>(f: F) -> Self
-    where
-        F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<i32, E>> + Send + 'static,
-        E: fmt::Display + Send + 'static,
-    {
-        Self::builder(f).build()
-    }
-
-    /// A builder for a manager running `f` for every proc.
-    pub fn builder<F, Fut, E>(f: F) -> LocalProcManagerBuilder
-    where
-        F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<i32, E>> + Send + 'static,
-        E: fmt::Display + Send + 'static,
-    {
-        LocalProcManagerBuilder::new(launcher(f))
-    }
-
     pub(crate) fn from_parts(launch: Box<Launch>, log: LogConfig) -> Self {
         Self {
             launch,

@@ -1,16 +1,14 @@
-//! A local proc's output: [`LogWriter`], the handle a proc writes lines with,
-//! and the per-proc state behind it (the bounded stdout/stderr tails and the
-//! sinks every line goes to).
+//! A local proc's output state: the manager's [`LogConfig`] (sinks and tail
+//! bounds) and each proc's [`Output`] (its bounded stdout/stderr tails), and
+//! how a line is kept and forwarded to the sinks.
 //!
-//! Where the stderr tail ends up (the terminal status) is decided in
-//! [`crate::task`]; this module only keeps and forwards lines.
+//! The handle a proc writes with is [`crate::LogWriter`]; where the stderr
+//! tail ends up (the terminal status) is decided in [`crate::task`].
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use proc_manager_core::{Bytes, LogLine, LogSink, LogStream, ProcId, TailBuffer};
-
-use crate::shared::ProcShared;
 
 /// Where a manager's procs' lines go and how much of them is kept; one per
 /// manager, shared by all its procs.
@@ -66,6 +64,31 @@ impl Output {
         slot.as_ref().map(TailBuffer::lines).unwrap_or_default()
     }
 
+    /// Keeps each line of `text` in the tail of `stream` and hands it to the
+    /// sinks (under the caller's lock, so no sink sees a line after `close`).
+    /// Returns `false`, keeping nothing, once the output is closed.
+    pub(crate) fn write(
+        &mut self,
+        config: &LogConfig,
+        proc_id: &ProcId,
+        stream: LogStream,
+        text: &[u8],
+    ) -> bool {
+        if self.closed {
+            return false;
+        }
+        for line in lines(text) {
+            self.tail_mut(stream, config).push(line);
+            if !config.sinks.is_empty() {
+                let record = LogLine::new(proc_id.clone(), stream, Bytes::copy_from_slice(line));
+                for sink in &config.sinks {
+                    sink.log(&record);
+                }
+            }
+        }
+        true
+    }
+
     /// Ends the output: later lines are dropped. Returns the stderr tail.
     pub(crate) fn close(&mut self) -> Vec<String> {
         self.closed = true;
@@ -86,75 +109,6 @@ fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     let text = text.strip_suffix(b"\n").unwrap_or(text);
     text.split(|&b| b == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
-}
-
-/// Writes lines on behalf of a local proc. They reach the manager's sinks
-/// and the proc's bounded tails, exactly as a child's stdout/stderr lines
-/// would; the stderr tail is carried by the proc's terminal status.
-///
-/// Cheap to clone, so a proc can hand it to the tasks it starts. Lines
-/// written after the proc has ended are dropped. Sinks run on the writing
-/// task, one line at a time per proc, and must not write to the same proc.
-///
-/// ```
-/// # async fn example(ctx: proc_manager_local::ProcContext) {
-/// let log = ctx.log();
-/// log.stdout("listening");
-/// log.stderr(format!("warning: {} retries", 3));
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct LogWriter {
-    shared: Arc<ProcShared>,
-}
-
-impl LogWriter {
-    pub(crate) fn new(shared: Arc<ProcShared>) -> Self {
-        Self { shared }
-    }
-
-    /// Writes `text` to the proc's stdout (one line per `\n`-separated part).
-    pub fn stdout(&self, text: impl AsRef<[u8]>) {
-        self.write(LogStream::Stdout, text.as_ref());
-    }
-
-    /// Writes `text` to the proc's stderr (one line per `\n`-separated part).
-    pub fn stderr(&self, text: impl AsRef<[u8]>) {
-        self.write(LogStream::Stderr, text.as_ref());
-    }
-
-    /// Writes `text` to `stream`.
-    pub fn write(&self, stream: LogStream, text: &[u8]) {
-        let shared = &self.shared;
-        let mut output = lock(&shared.output);
-        if output.closed {
-            tracing::trace!(parent: &shared.span, %stream, "line after the proc ended dropped");
-            return;
-        }
-        let config = &*shared.log;
-        for line in lines(text) {
-            output.tail_mut(stream, config).push(line);
-            if !config.sinks.is_empty() {
-                // Sinks run under the lock, so none sees a line after `finish`.
-                let record = LogLine::new(proc_id(shared), stream, Bytes::copy_from_slice(line));
-                for sink in &config.sinks {
-                    sink.log(&record);
-                }
-            }
-        }
-    }
-}
-
-fn proc_id(shared: &ProcShared) -> ProcId {
-    shared.cell.proc_id().clone()
-}
-
-impl fmt::Debug for LogWriter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LogWriter")
-            .field("proc_id", self.shared.cell.proc_id())
-            .finish_non_exhaustive()
-    }
 }
 
 #[cfg(test)]

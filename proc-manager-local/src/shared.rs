@@ -1,6 +1,5 @@
 //! [`ProcShared`]: the one allocation behind a local proc, shared by its
-//! task, its context, its log writer and every handle to it; and the polite
-//! half of stopping it, which handles and `terminate_all` share.
+//! task, its context, its log writer and every handle to it.
 //!
 //! Publishing the terminal status is the task's job ([`crate::task`]): only
 //! the proc's own task ever writes one, so there is exactly one.
@@ -9,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use proc_manager_core::{ProcStatus, StatusCell};
+use proc_manager_core::StatusCell;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
@@ -34,15 +33,6 @@ impl ProcShared {
     /// slot holds a plain value).
     pub(crate) fn task(&self) -> MutexGuard<'_, Option<AbortHandle>> {
         self.task.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The polite request and the wait for the end, with no deadline of its
-    /// own (`terminate_all` aborts everything at its one deadline).
-    pub(crate) async fn ask_and_wait(&self) -> ProcStatus {
-        match self.cell.mark_stopping() {
-            status if status.is_exit() => status,
-            _ => self.cell.wait_terminal().await,
-        }
     }
 }
 

@@ -1,12 +1,12 @@
-//! [`ShProcHandle`]: the core [`ProcHandle`] over one sh proc.
+//! [`ShProcHandle`]: the core [`ProcHandle`] over one sh proc. It writes
+//! only how to stop the proc ([`CellHandle`]); the rest comes from the
+//! proc's status cell.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use nix::sys::signal::Signal;
-use proc_manager_core::{ProcHandle, ProcId, ProcStatus, TerminateError};
-use tokio::sync::watch;
+use proc_manager_core::{CellHandle, CellRef, ProcHandle, ProcStatus, TerminateError};
 use tokio::time::Instant;
 
 use super::process::Proc;
@@ -30,30 +30,8 @@ impl ShProcHandle {
         Self { proc }
     }
 
-    /// Terminates with an absolute deadline: SIGTERM now, SIGKILL at
-    /// `deadline`.
-    pub(super) async fn stop_until(
-        &self,
-        deadline: Instant,
-        reason: &str,
-    ) -> Result<ProcStatus, TerminateError> {
-        self.not_ended()?;
-        let status = self.proc.cell.mark_stopping();
-        if status.is_exit() {
-            return Ok(status);
-        }
-        tracing::info!(proc_id = %self.proc_id(), reason, "terminating");
-        self.proc
-            .signal(Signal::SIGTERM)
-            .map_err(|source| self.io(source))?;
-        match tokio::time::timeout_at(deadline, self.proc.cell.wait_terminal()).await {
-            Ok(status) => Ok(status),
-            Err(_) => self.force().await,
-        }
-    }
-
     /// SIGKILLs now (if not ended yet) and waits for the end.
-    pub(super) async fn force(&self) -> Result<ProcStatus, TerminateError> {
+    async fn force(&self) -> Result<ProcStatus, TerminateError> {
         self.proc.force().map_err(|source| self.io(source))?;
         tokio::time::timeout(KILL_GRACE, self.proc.cell.wait_terminal())
             .await
@@ -63,11 +41,6 @@ impl ShProcHandle {
                     format!("still not reaped {KILL_GRACE:?} after SIGKILL"),
                 ))
             })
-    }
-
-    /// Whether the backend forced this proc (for bulk summaries).
-    pub(super) fn was_forced(&self) -> bool {
-        self.proc.was_forced()
     }
 
     pub(super) fn signal_kill(&self) {
@@ -95,29 +68,38 @@ impl ShProcHandle {
     }
 }
 
-#[async_trait]
-impl ProcHandle for ShProcHandle {
-    fn proc_id(&self) -> &ProcId {
-        self.proc.cell.proc_id()
+impl CellHandle for ShProcHandle {
+    fn cell(&self) -> CellRef<'_> {
+        CellRef::new(&self.proc.cell)
     }
 
-    fn status(&self) -> ProcStatus {
-        self.proc.cell.status()
-    }
-
-    fn watch(&self) -> watch::Receiver<ProcStatus> {
-        self.proc.cell.watch()
-    }
-
-    async fn terminate(
+    /// SIGTERM now, SIGKILL when `timeout` runs out (`Duration::MAX`: never).
+    async fn terminate_proc(
         &self,
         timeout: Duration,
         reason: &str,
     ) -> Result<ProcStatus, TerminateError> {
-        self.stop_until(Instant::now() + timeout, reason).await
+        // A deadline too far away to represent is no deadline.
+        let deadline = Instant::now().checked_add(timeout);
+        self.not_ended()?;
+        let status = self.proc.cell.mark_stopping();
+        if status.is_exit() {
+            return Ok(status);
+        }
+        tracing::info!(proc_id = %self.proc_id(), reason, "terminating");
+        self.proc
+            .signal(Signal::SIGTERM)
+            .map_err(|source| self.io(source))?;
+        let Some(deadline) = deadline else {
+            return Ok(self.proc.cell.wait_terminal().await);
+        };
+        match tokio::time::timeout_at(deadline, self.proc.cell.wait_terminal()).await {
+            Ok(status) => Ok(status),
+            Err(_) => self.force().await,
+        }
     }
 
-    async fn kill(&self) -> Result<ProcStatus, TerminateError> {
+    async fn kill_proc(&self) -> Result<ProcStatus, TerminateError> {
         self.not_ended()?;
         self.proc.cell.mark_stopping();
         self.force().await

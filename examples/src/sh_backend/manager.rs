@@ -2,17 +2,14 @@
 //! with one deadline.
 
 use std::collections::HashMap;
-use std::pin::pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use proc_manager_core::{
     BulkTerminate, ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, SpawnError,
-    TerminateError, TerminateSummary,
+    TerminateSummary, bulk_terminate,
 };
-use tokio::time::Instant;
 
 use super::config::ShConfig;
 use super::handle::ShProcHandle;
@@ -111,60 +108,13 @@ impl ProcManager for ShProcManager {
     }
 }
 
+/// Core's one bulk-stop algorithm over the live procs: a third-party
+/// backend gets it by writing `terminate` and `kill`.
 #[async_trait]
 impl BulkTerminate for ShProcManager {
     async fn terminate_all(&self, timeout: Duration, max_in_flight: usize) -> TerminateSummary {
-        let started = Instant::now();
-        let deadline = started + timeout;
-        let live = self.live();
-        let stops = futures::stream::iter(live.iter().cloned())
-            .map(|handle| async move {
-                let result = handle.stop_until(deadline, "terminate_all").await;
-                (handle, result)
-            })
-            .buffer_unordered(max_in_flight.max(1))
-            .collect::<Vec<_>>();
-        let mut stops = pin!(stops);
-        // One deadline for the whole call: whatever is alive then is killed
-        // at once, including procs whose stop has not started yet.
-        let results = tokio::select! {
-            results = &mut stops => results,
-            () = tokio::time::sleep_until(deadline) => {
-                for handle in live.iter().filter(|h| h.status().is_alive()) {
-                    handle.signal_kill();
-                }
-                stops.await
-            }
-        };
-        let mut summary = TerminateSummary::new(live.len(), 0, 0, 0);
-        for (handle, result) in results {
-            match result {
-                Ok(status) | Err(TerminateError::AlreadyTerminated { status, .. })
-                    if status.is_exit() =>
-                {
-                    if handle.was_forced() {
-                        summary.killed += 1;
-                    } else {
-                        summary.polite += 1;
-                    }
-                }
-                Ok(status) => fail(
-                    &mut summary,
-                    &handle,
-                    format!("ended in non-terminal {status}"),
-                ),
-                Err(err) => fail(&mut summary, &handle, err.to_string()),
-            }
-        }
-        summary.ok = summary.polite + summary.killed;
-        summary.elapsed = started.elapsed();
-        summary
+        bulk_terminate::terminate_all(self.live(), timeout, max_in_flight).await
     }
-}
-
-fn fail(summary: &mut TerminateSummary, handle: &ShProcHandle, why: String) {
-    summary.failed += 1;
-    summary.failures.push((handle.proc_id().clone(), why));
 }
 
 impl Drop for ShProcManager {

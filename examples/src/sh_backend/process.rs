@@ -9,7 +9,6 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::pin::pin;
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -43,8 +42,6 @@ pub(super) struct Proc {
     pub(super) cell: StatusCell,
     leader: Mutex<Leader>,
     stderr_tail: Mutex<TailBuffer>,
-    /// Set when the backend forced the proc (SIGKILL), to count it as killed.
-    forced: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -65,15 +62,9 @@ impl Proc {
         }
     }
 
-    /// SIGKILLs the group and remembers that the proc was forced.
+    /// SIGKILLs the group.
     pub(super) fn force(&self) -> io::Result<bool> {
-        self.forced.store(true, Ordering::SeqCst);
         self.signal(Signal::SIGKILL)
-    }
-
-    /// Whether the backend forced the proc.
-    pub(super) fn was_forced(&self) -> bool {
-        self.forced.load(Ordering::SeqCst)
     }
 }
 
@@ -115,7 +106,6 @@ pub(super) fn start(
         ),
         leader: Mutex::new(Leader::Unreaped(pid)),
         stderr_tail: Mutex::new(TailBuffer::default()),
-        forced: AtomicBool::new(false),
     });
     let span = tracing::info_span!("sh_proc", proc_id = %proc_id, pid = raw_pid);
     if config.ready == ReadyWhen::Spawned {

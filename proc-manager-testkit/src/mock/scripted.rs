@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
 use proc_manager_core::{
-    ChannelAddr, IllegalTransition, ProcHandle, ProcId, ProcStatus, StatusCell, TerminateError,
+    CellHandle, CellRef, ChannelAddr, IllegalTransition, ProcHandle, ProcId, ProcStatus,
+    StatusCell, TerminateError,
 };
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// A stop asked of a [`ScriptedProcHandle`], as the controller receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,21 +108,12 @@ impl ScriptedProcHandle {
     }
 }
 
-#[async_trait]
-impl ProcHandle for ScriptedProcHandle {
-    fn proc_id(&self) -> &ProcId {
-        self.shared.cell.proc_id()
+impl CellHandle for ScriptedProcHandle {
+    fn cell(&self) -> CellRef<'_> {
+        CellRef::new(&self.shared.cell)
     }
 
-    fn status(&self) -> ProcStatus {
-        self.shared.cell.status()
-    }
-
-    fn watch(&self) -> watch::Receiver<ProcStatus> {
-        self.shared.cell.watch()
-    }
-
-    async fn terminate(
+    async fn terminate_proc(
         &self,
         timeout: Duration,
         reason: &str,
@@ -134,7 +125,7 @@ impl ProcHandle for ScriptedProcHandle {
         .await
     }
 
-    async fn kill(&self) -> Result<ProcStatus, TerminateError> {
+    async fn kill_proc(&self) -> Result<ProcStatus, TerminateError> {
         self.stop(StopRequest::Kill).await
     }
 }
