@@ -1,4 +1,4 @@
-//! The testkit's `fake-child`, located from this package (where cargo
+//! `proc-manager-fake-child`'s `fake-child`, located from this package (where cargo
 //! does not build it for us: `fake_child::path()` finds or builds it), is
 //! a child of this crate's protocol.
 
@@ -6,7 +6,7 @@ mod child_support;
 
 use child_support::*;
 use proc_manager_bootstrap::protocol::ChildFrame;
-use proc_manager_testkit::fake_child::{self, FakeChildScript};
+use proc_manager_fake_child::{self as fake_child, FakeChildScript};
 
 #[tokio::test]
 async fn fake_child_found_from_another_package_calls_back_and_stops() {

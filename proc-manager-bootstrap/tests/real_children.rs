@@ -1,6 +1,6 @@
 //! The manager with real bootstrap children: the `proc-bootstrap` echo
 //! child (ready at its address, echo round trip, polite stop, log channel)
-//! and the testkit's scripted `fake-child` (wrong-token call-back, ignored
+//! and the scripted `fake-child` of proc-manager-fake-child (wrong-token call-back, ignored
 //! shutdown), plus the manager process dying taking its children along.
 
 #![allow(clippy::unwrap_used)]
@@ -13,7 +13,7 @@ use proc_manager_bootstrap::{
     BootstrapCommand, BootstrapProcConfig, BootstrapProcManager, ChannelAddr, LogStream,
     ProcHandle, ProcManager, ProcStatus,
 };
-use proc_manager_testkit::fake_child::{self, FakeChildScript};
+use proc_manager_fake_child::{self as fake_child, FakeChildScript};
 use support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 

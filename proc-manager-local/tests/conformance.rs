@@ -1,18 +1,20 @@
 //! `LocalProcManager` passes the whole conformance suite: one named test per
-//! check, plus a run of them all that must report no failure. The checks
-//! that need OS processes and signals run in their in-process form. The
-//! target (one proc function acting out each behaviour) is
-//! `proc_manager_testkit::local_target`.
+//! check, in strict mode (a skip fails), so no check is left out. The checks
+//! that need OS processes run in their in-process form. The target (one
+//! proc function acting out each behaviour) is in `local_target/`, shared
+//! with `broken_backend.rs`.
 
-use proc_manager_testkit::conformance;
-use proc_manager_testkit::local_target::LocalTarget;
+mod local_target;
 
-proc_manager_testkit::conformance_tests!(LocalTarget);
+use local_target::LocalTarget;
+use proc_manager_testkit::conformance::{Behavior, ConformanceTarget};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_all_reports_no_failure() {
-    let report = conformance::run_all(&LocalTarget).await;
-    eprintln!("{report}");
-    report.assert_no_failures();
-    assert_eq!(report.skipped().count(), 0, "{report}");
+// Strict: a skipped check fails, so every check really runs on this backend.
+proc_manager_testkit::conformance_tests!(LocalTarget, strict);
+
+#[test]
+fn every_behavior_has_a_config() {
+    for behavior in Behavior::USED {
+        assert!(LocalTarget.config(&behavior).is_some(), "{behavior:?}");
+    }
 }

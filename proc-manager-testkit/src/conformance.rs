@@ -18,8 +18,9 @@
 //! reason, never reported as passed.
 //!
 //! The fake procs themselves (how a backend makes a proc ignore SIGTERM, …)
-//! are the target's business: see [`crate::fake_child`] for the bootstrap
-//! backend's.
+//! are the target's business: the bootstrap backend's are the scripted
+//! `fake-child` of the `proc-manager-fake-child` crate, the local backend's
+//! one proc function in `proc-manager-local/tests/local_target`.
 
 mod checks;
 mod path;
@@ -30,7 +31,7 @@ mod target;
 pub use checks::*;
 pub use path::{check_observed_path, is_reachable};
 pub use report::{CheckResult, ConformanceReport, Outcome};
-pub use runner::{CHECK_TIMEOUT, CHECKS, SHOULD, run_all, run_check, run_test};
+pub use runner::{CHECK_TIMEOUT, CHECKS, SHOULD, run_all, run_check, run_test, run_test_strict};
 pub use target::{Behavior, Capabilities, ConformanceTarget};
 
 /// The list of checks, handed to `$callback` as `name => check_fn` pairs.
@@ -67,26 +68,35 @@ macro_rules! __conformance_checks {
 /// Expands to one `#[test]` per conformance check, named after the check,
 /// each running it against a fresh `$target` on its own two-worker tokio
 /// runtime. A failure panics with the check's expected-versus-seen message;
-/// a skip prints `SKIPPED: <reason>` to stderr.
+/// a skip prints `SKIPPED: <reason>` to stderr and passes.
+///
+/// `conformance_tests!(MyTarget, strict)` is the strict mode: a skip fails
+/// the test too, naming the reason. Use it once your target expresses every
+/// [`conformance::Behavior`](crate::conformance::Behavior) and has
+/// `BulkTerminate`: every check then really runs, and a later change that
+/// makes one skip (a behaviour the target stops mapping) is caught.
 ///
 /// Put `proc_manager_testkit::conformance_tests!(MyTarget);` in a test file
 /// of your backend (`tests/conformance.rs`); the [crate docs](crate) show a
 /// complete one.
 #[macro_export]
 macro_rules! conformance_tests {
+    ($target:expr, strict $(,)?) => {
+        $crate::__conformance_checks!([$crate::__conformance_test_fns] { run_test_strict $target });
+    };
     ($target:expr $(,)?) => {
-        $crate::__conformance_checks!([$crate::__conformance_test_fns] { $target });
+        $crate::__conformance_checks!([$crate::__conformance_test_fns] { run_test $target });
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_test_fns {
-    ({ $target:expr } $($name:ident => $check:ident),* $(,)?) => {
+    ({ $run:ident $target:expr } $($name:ident => $check:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                $crate::conformance::run_test(stringify!($name), || $target);
+                $crate::conformance::$run(stringify!($name), || $target);
             }
         )*
     };

@@ -6,9 +6,11 @@
 //!   implements [`BulkTerminate`](proc_manager_core::BulkTerminate)) and
 //!   [`MockProcHandle`], for "was it called like this, and what did it
 //!   return";
-//! - a scripted handle driven from the test, [`ScriptedProcHandle`] with its
-//!   [`ScriptController`] (in the style of `tower-test`'s mock), for code
-//!   that watches statuses and reacts over time.
+//! - scripted doubles driven from the test (in the style of `tower-test`'s
+//!   mock), for code that reacts over time: [`ScriptedProcHandle`] with its
+//!   [`ScriptController`] (the test pushes statuses and answers stop
+//!   requests), and [`ScriptedProcManager`] with its [`SpawnController`]
+//!   (the test answers each spawn with a handle or a `SpawnError`).
 //!
 //! ```
 //! use std::time::Duration;
@@ -67,9 +69,11 @@ use proc_manager_core::{
 };
 use tokio::sync::watch;
 
-mod scripted;
+mod scripted_handle;
+mod scripted_manager;
 
-pub use scripted::{ScriptController, ScriptedProcHandle, StopRequest};
+pub use scripted_handle::{ScriptController, ScriptedProcHandle, StopRequest};
+pub use scripted_manager::{ScriptedProcManager, SpawnController, SpawnRequest, SpawnResponder};
 
 mock! {
     /// A mockall mock of [`ProcHandle`](proc_manager_core::ProcHandle).

@@ -1,4 +1,4 @@
-//! Test shorthands over the testkit's [`ChildHarness`] (a hand-written
+//! Test shorthands over `proc-manager-fake-child`'s [`ChildHarness`] (a hand-written
 //! manager side) for the child-side tests: unwrapping, generous timeouts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use proc_manager_bootstrap::protocol::{Bootstrap, ChildFrame};
-pub use proc_manager_testkit::fake_child::{ChildHarness, HarnessConn};
+pub use proc_manager_fake_child::{ChildHarness, HarnessConn};
 use tokio::process::Child;
 
 /// Generous bound for things that should happen.

@@ -268,6 +268,48 @@ pub async fn run_all<T: ConformanceTarget>(target: &T) -> ConformanceReport {
 /// A skipped check prints its reason to stderr and does not panic.
 #[track_caller]
 pub fn run_test<T: ConformanceTarget>(name: &str, make_target: impl FnOnce() -> T) {
+    if let Some(reason) = run_test_inner(name, make_target) {
+        // A skip is not a pass: say so where the test runner shows it.
+        eprintln!("conformance check {name} SKIPPED: {reason}");
+    }
+}
+
+/// [`run_test`] in strict mode (`conformance_tests!(target, strict)`): a
+/// skipped check panics with its reason instead of passing.
+///
+/// ```should_panic
+/// use proc_manager_testkit::conformance::{self, Behavior, ConformanceTarget};
+/// use proc_manager_testkit::mock::ScriptedProcManager;
+///
+/// /// Expresses no behaviour at all, so every check that spawns is skipped.
+/// struct Nothing;
+/// impl ConformanceTarget for Nothing {
+///     type Manager = ScriptedProcManager;
+///     fn manager(&self) -> ScriptedProcManager {
+///         ScriptedProcManager::new(proc_manager_core::ChannelTransport::Local).0
+///     }
+///     fn config(&self, _: &Behavior) -> Option<()> {
+///         None
+///     }
+/// }
+///
+/// // Panics: "conformance check kill was SKIPPED, and strict mode fails a skip: …"
+/// conformance::run_test_strict("kill", || Nothing);
+/// ```
+#[track_caller]
+pub fn run_test_strict<T: ConformanceTarget>(name: &str, make_target: impl FnOnce() -> T) {
+    if let Some(reason) = run_test_inner(name, make_target) {
+        panic!("conformance check {name} was SKIPPED, and strict mode fails a skip: {reason}");
+    }
+}
+
+/// Runs the check on its own runtime, panics if it failed or does not
+/// exist, and returns the reason if it was skipped.
+#[track_caller]
+fn run_test_inner<T: ConformanceTarget>(
+    name: &str,
+    make_target: impl FnOnce() -> T,
+) -> Option<String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -281,11 +323,10 @@ pub fn run_test<T: ConformanceTarget>(name: &str, make_target: impl FnOnce() -> 
     });
     match result {
         None => panic!("no conformance check is called {name:?}"),
-        Some(result) => match &result.outcome {
+        Some(result) => match result.outcome {
             Outcome::Failed { message } => panic!("conformance check {name} failed: {message}"),
-            // A skip is not a pass: say so where the test runner shows it.
-            Outcome::Skipped { reason } => eprintln!("conformance check {name} SKIPPED: {reason}"),
-            Outcome::Passed => {}
+            Outcome::Skipped { reason } => Some(reason),
+            Outcome::Passed => None,
         },
     }
 }

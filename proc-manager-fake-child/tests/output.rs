@@ -2,11 +2,11 @@
 //! partial line, floods with and without newlines, closing stdout early,
 //! reporting inherited fds.
 
-mod fake_child_support;
+mod support;
 
-use fake_child_support::*;
 use nix::sys::signal::Signal;
-use proc_manager_testkit::fake_child::Stream;
+use proc_manager_fake_child::Stream;
+use support::*;
 use tokio::io::AsyncReadExt as _;
 
 #[tokio::test]

@@ -1,7 +1,12 @@
-//! The suite catches broken backends, naming the right check and saying what
-//! it expected: the local backend behind wrappers that break one rule each
-//! (`terminate` ignoring its deadline; `terminate_all` ignoring
-//! `max_in_flight`), while every other check still passes.
+//! The testkit's conformance suite catches broken backends, naming the right
+//! check and saying what it expected: the local backend behind wrappers that
+//! break one rule each (`terminate` ignoring its deadline; `terminate_all`
+//! ignoring `max_in_flight`), while every other check still passes.
+//!
+//! These are tests of the suite, kept here beside the target they wrap so
+//! the testkit depends on no backend, not even in its dev-dependencies.
+
+mod local_target;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -12,7 +17,6 @@ use proc_manager_core::{
 };
 use proc_manager_local::{LocalProcConfig, LocalProcHandle, LocalProcManager};
 use proc_manager_testkit::conformance::{self, Behavior, Capabilities, ConformanceTarget, Outcome};
-use proc_manager_testkit::local_target;
 use tokio::sync::watch;
 
 /// Which rule the wrapper breaks.

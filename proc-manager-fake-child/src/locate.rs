@@ -26,7 +26,7 @@ const BIN: &str = "fake-child";
 /// same target dir and profile.
 ///
 /// ```no_run
-/// let program = proc_manager_testkit::fake_child::path()?;
+/// let program = proc_manager_fake_child::path()?;
 /// assert!(program.ends_with("fake-child"));
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -93,11 +93,11 @@ fn profile_dir() -> io::Result<PathBuf> {
 
 /// The source dirs the binary is built from.
 fn source_dirs() -> [PathBuf; 3] {
-    let testkit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let this = Path::new(env!("CARGO_MANIFEST_DIR"));
     [
-        testkit.join("src"),
-        testkit.join("../proc-manager-bootstrap/src"),
-        testkit.join("../proc-manager-core/src"),
+        this.join("src"),
+        this.join("../proc-manager-bootstrap/src"),
+        this.join("../proc-manager-core/src"),
     ]
 }
 

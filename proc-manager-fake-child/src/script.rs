@@ -145,7 +145,7 @@ impl Default for OnShutdown {
 ///
 /// ```
 /// use std::time::Duration;
-/// use proc_manager_testkit::fake_child::{FakeChildScript, OnShutdown};
+/// use proc_manager_fake_child::{FakeChildScript, OnShutdown};
 ///
 /// // Write two stderr lines, then exit 3 without ever calling back.
 /// let crash = FakeChildScript::new().stderr_lines(2).exit(3);

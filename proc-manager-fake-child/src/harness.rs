@@ -25,7 +25,7 @@ use tokio::net::{UnixListener, UnixStream};
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use proc_manager_testkit::fake_child::{self, ChildHarness, FakeChildScript};
+/// use proc_manager_fake_child::{self as fake_child, ChildHarness, FakeChildScript};
 ///
 /// let harness = ChildHarness::new()?;
 /// let payload = harness.payload(Some(FakeChildScript::serving().to_config()));

@@ -15,7 +15,7 @@ use proc_manager_bootstrap::echo::EchoServer;
 use proc_manager_bootstrap::protocol::{ChildFrame, write_frame};
 use tokio::io::AsyncReadExt as _;
 
-use super::script::{FakeChildScript, OnShutdown, Step, Stream};
+use crate::script::{FakeChildScript, OnShutdown, Step, Stream};
 
 static INHERITED_FDS: OnceLock<String> = OnceLock::new();
 

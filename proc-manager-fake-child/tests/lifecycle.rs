@@ -2,15 +2,15 @@
 //! hand-written manager: call back (at once, late, wrong token, never),
 //! exit after a delay, exit on shutdown, ignore shutdown, manager gone.
 
-mod fake_child_support;
+mod support;
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::time::{Duration, Instant};
 
-use fake_child_support::*;
 use nix::sys::signal::Signal;
 use proc_manager_bootstrap::child::EXIT_MANAGER_GONE;
 use proc_manager_bootstrap::protocol::ChildFrame;
+use support::*;
 
 #[tokio::test]
 async fn no_config_serves_echo_and_exits_zero_on_stop() {
@@ -164,10 +164,10 @@ async fn a_bad_script_is_an_error_exit() {
 
 #[test]
 fn path_finds_the_built_binary() {
-    let found = proc_manager_testkit::fake_child::path().unwrap();
+    let found = proc_manager_fake_child::path().unwrap();
     assert_eq!(
         found.canonicalize().unwrap(),
         std::path::Path::new(PROGRAM).canonicalize().unwrap()
     );
-    assert_eq!(proc_manager_testkit::fake_child::command().program, found);
+    assert_eq!(proc_manager_fake_child::command().program, found);
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proc_manager_bootstrap::ChannelAddr;
 use proc_manager_bootstrap::protocol::{Bootstrap, ChildFrame};
-pub use proc_manager_testkit::fake_child::{ChildHarness, FakeChildScript, HarnessConn};
+pub use proc_manager_fake_child::{ChildHarness, FakeChildScript, HarnessConn};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::UnixStream;
 use tokio::process::{Child, ChildStderr, Command};

@@ -1,5 +1,5 @@
 //! The scripted bootstrap child used by tests: see
-//! `proc_manager_testkit::fake_child::FakeChildScript`.
+//! `proc_manager_fake_child::FakeChildScript`.
 //!
 //! Started as `fake-child --manager <runtime-dir> <count>` it plays a
 //! manager instead: it spawns `count` serving fake children under a
@@ -27,8 +27,8 @@ fn main() {
         }
         return;
     }
-    proc_manager_testkit::fake_child::record_inherited_fds();
-    proc_manager_bootstrap::child::bootstrap(proc_manager_testkit::fake_child::run)
+    proc_manager_fake_child::record_inherited_fds();
+    proc_manager_bootstrap::child::bootstrap(proc_manager_fake_child::run)
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,25 +1,22 @@
 //! [`LocalTarget`]: the conformance target of `proc-manager-local`, and
-//! [`act`], the one proc function that acts out every [`Behavior`].
+//! [`act`], the one proc function that acts out every [`Behavior`]. Shared
+//! by this package's `conformance.rs` (the suite, strict) and
+//! `broken_backend.rs` (the suite failing wrapped, broken versions of it).
 //!
-//! The suite itself is in [`crate::conformance`]; the bootstrap backend acts
-//! behaviours out through [`crate::fake_child`] instead.
+//! It lives here, not in the testkit, so that the testkit needs only core:
+//! the suite is `proc_manager_testkit::conformance`.
+
+#![allow(dead_code, unreachable_pub)]
 
 use std::time::Duration;
 
 use proc_manager_core::{BulkTerminate, ChannelAddr, ChannelTransport};
 use proc_manager_local::{LocalProcConfig, LocalProcManager, ProcContext};
 
-use crate::conformance::{Behavior, Capabilities, ConformanceTarget};
+use proc_manager_testkit::conformance::{Behavior, Capabilities, ConformanceTarget};
 
 /// Runs the [`Behavior`] carried as JSON in the proc's config. A proc
 /// without one fails.
-///
-/// ```
-/// use proc_manager_local::LocalProcManager;
-///
-/// let manager = LocalProcManager::new(proc_manager_testkit::local_target::act);
-/// # drop(manager);
-/// ```
 pub async fn act(ctx: ProcContext) -> Result<i32, String> {
     let behavior: Behavior = ctx
         .config()
@@ -63,6 +60,8 @@ pub async fn act(ctx: ProcContext) -> Result<i32, String> {
             }
             Ok(code)
         }
+        // A behaviour added to the suite after this target was written.
+        other => Err(format!("the local target does not act out {other:?}")),
     }
 }
 
@@ -75,10 +74,6 @@ pub fn config(behavior: &Behavior) -> Option<LocalProcConfig> {
 
 /// `LocalProcManager` as a conformance target: every behaviour is supported,
 /// a forced stop is reported as SIGKILL, stops are bounded by 250 ms.
-///
-/// ```no_run
-/// proc_manager_testkit::conformance_tests!(proc_manager_testkit::local_target::LocalTarget);
-/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalTarget;
 

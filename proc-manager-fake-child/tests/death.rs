@@ -1,13 +1,13 @@
 //! `fake-child` scripts about dying: by a signal, by abort with a core
 //! dump, and leaving sleeping grandchildren in its process group.
 
-mod fake_child_support;
+mod support;
 
 use std::os::unix::process::ExitStatusExt as _;
 
-use fake_child_support::*;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
+use support::*;
 
 #[tokio::test]
 async fn die_by_a_caught_signal_after_writing_stderr() {
