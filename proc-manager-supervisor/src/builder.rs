@@ -34,8 +34,22 @@ pub const DEFAULT_INTENSITY: (u32, Duration) = (1, Duration::from_secs(5));
 pub struct Supervisor;
 
 impl Supervisor {
-    /// A builder for a supervisor of procs on `manager` (given by value or
-    /// as an `Arc`).
+    /// A builder for a supervisor of procs on `manager`, given by value or
+    /// as an `Arc` you keep a clone of (then name the manager type, which
+    /// the compiler cannot pick between `M` and `Arc<M>`:
+    /// `Supervisor::builder::<MyManager>(shared.clone())`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use proc_manager_local::{LocalProcManager, ProcContext};
+    /// use proc_manager_supervisor::Supervisor;
+    ///
+    /// let worker = |_ctx: ProcContext| async { Ok::<i32, String>(0) };
+    /// let by_value = Supervisor::builder(LocalProcManager::new(worker));
+    /// let shared = Arc::new(LocalProcManager::new(worker));
+    /// let by_arc = Supervisor::builder::<LocalProcManager>(shared.clone());
+    /// # let _ = (by_value, by_arc);
+    /// ```
     pub fn builder<M: ProcManager>(manager: impl Into<Arc<M>>) -> SupervisorBuilder<M> {
         SupervisorBuilder {
             manager: manager.into(),
