@@ -40,7 +40,14 @@ async fn children_start_in_order_each_ready_before_the_next() {
     let order: Vec<String> = drain(&mut rx).iter().map(brief).collect();
     assert_eq!(
         order,
-        ["started a", "ready a", "started b", "ready b", "started c", "ready c"]
+        [
+            "started a",
+            "ready a",
+            "started b",
+            "ready b",
+            "started c",
+            "ready c"
+        ]
     );
     for name in ["a", "b", "c"] {
         assert!(sup.status(&id(name)).unwrap().is_ready(), "{name}");
@@ -84,7 +91,13 @@ async fn stop_goes_in_reverse_start_order() {
     drain(&mut rx);
     let summary = sup.stop(10 * SEC).await;
     assert_eq!(
-        (summary.attempted, summary.ok, summary.polite, summary.killed, summary.failed),
+        (
+            summary.attempted,
+            summary.ok,
+            summary.polite,
+            summary.killed,
+            summary.failed
+        ),
         (3, 3, 3, 0, 0)
     );
     let order: Vec<String> = drain(&mut rx).iter().map(brief).collect();
@@ -177,27 +190,63 @@ async fn dropping_every_handle_stops_the_children() {
     let a = sup.handle(&id("a")).unwrap();
     let copy = sup.clone();
     drop(sup);
-    assert!(copy.status(&id("a")).unwrap().is_ready(), "a clone keeps it");
+    assert!(
+        copy.status(&id("a")).unwrap().is_ready(),
+        "a clone keeps it"
+    );
     drop(copy);
-    let status = tokio::time::timeout(SHOULD, a.wait()).await.unwrap().unwrap();
-    assert!(matches!(status, ProcStatus::Stopped { exit_code: 0, .. }), "{status}");
+    let status = tokio::time::timeout(SHOULD, a.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(status, ProcStatus::Stopped { exit_code: 0, .. }),
+        "{status}"
+    );
     let b = manager.handle(&id("b")).unwrap();
-    assert!(tokio::time::timeout(SHOULD, b.wait()).await.unwrap().unwrap().is_exit());
+    assert!(
+        tokio::time::timeout(SHOULD, b.wait())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_exit()
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn bad_settings_are_errors_from_start_and_spawn_nothing() {
     let ms = Duration::from_millis;
     let script = Script::default();
-    let cases: Vec<(&str, proc_manager_supervisor::SupervisorBuilder<LocalProcManager>)> = {
+    let cases: Vec<(
+        &str,
+        proc_manager_supervisor::SupervisorBuilder<LocalProcManager>,
+    )> = {
         let b = || Supervisor::builder(script.manager());
         vec![
-            ("duplicate", b().child(spec("a")).child(spec("b")).child(spec("a"))),
-            ("initial > cap", b().child(spec("a").backoff(Backoff::exponential(ms(10), ms(5))))),
-            ("jitter > 1", b().child(spec("a").backoff(Backoff::none().jitter(1.5)))),
-            ("jitter < 0", b().child(spec("a").backoff(Backoff::none().jitter(-0.1)))),
-            ("jitter NaN", b().child(spec("a").backoff(Backoff::none().jitter(f64::NAN)))),
-            ("zero period", b().intensity(3, Duration::ZERO).child(spec("a"))),
+            (
+                "duplicate",
+                b().child(spec("a")).child(spec("b")).child(spec("a")),
+            ),
+            (
+                "initial > cap",
+                b().child(spec("a").backoff(Backoff::exponential(ms(10), ms(5)))),
+            ),
+            (
+                "jitter > 1",
+                b().child(spec("a").backoff(Backoff::none().jitter(1.5))),
+            ),
+            (
+                "jitter < 0",
+                b().child(spec("a").backoff(Backoff::none().jitter(-0.1))),
+            ),
+            (
+                "jitter NaN",
+                b().child(spec("a").backoff(Backoff::none().jitter(f64::NAN))),
+            ),
+            (
+                "zero period",
+                b().intensity(3, Duration::ZERO).child(spec("a")),
+            ),
         ]
     };
     for (what, builder) in cases {
@@ -209,18 +258,28 @@ async fn bad_settings_are_errors_from_start_and_spawn_nothing() {
             }
             "initial > cap" => matches!(
                 &err,
-                SupervisorError::Backoff { source: BackoffError::InitialExceedsCap { .. }, .. }
+                SupervisorError::Backoff {
+                    source: BackoffError::InitialExceedsCap { .. },
+                    ..
+                }
             ),
             "zero period" => matches!(err, SupervisorError::ZeroPeriod),
             _ => matches!(
                 &err,
-                SupervisorError::Backoff { source: BackoffError::Jitter { .. }, .. }
+                SupervisorError::Backoff {
+                    source: BackoffError::Jitter { .. },
+                    ..
+                }
             ),
         };
         assert!(ok, "{what}: {err}");
         assert!(!err.to_string().is_empty());
     }
-    assert!(script.spawn_order().is_empty(), "{:?}", script.spawn_order());
+    assert!(
+        script.spawn_order().is_empty(),
+        "{:?}",
+        script.spawn_order()
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -26,7 +26,13 @@ enum Kind {
     Signal,
 }
 
-const KINDS: [Kind; 5] = [Kind::Clean, Kind::Code, Kind::Failed, Kind::Panic, Kind::Signal];
+const KINDS: [Kind; 5] = [
+    Kind::Clean,
+    Kind::Code,
+    Kind::Failed,
+    Kind::Panic,
+    Kind::Signal,
+];
 
 fn act(kind: Kind) -> Act {
     match kind {
@@ -74,7 +80,11 @@ async fn ends_once(restart: Restart, kind: Kind) -> bool {
     let later: Vec<String> = drain(&mut rx).iter().map(brief).collect();
     let restarted = sup.restarts(&w) == 1;
     if restarted {
-        assert_eq!(later, ["restarting w", "started w", "ready w"], "{restart:?} {kind:?}");
+        assert_eq!(
+            later,
+            ["restarting w", "started w", "ready w"],
+            "{restart:?} {kind:?}"
+        );
         assert_eq!(script.spawns("w"), 2);
         assert!(sup.status(&w).unwrap().is_ready());
     } else {
@@ -99,7 +109,11 @@ async fn permanent_is_restarted_after_every_kind_of_end() {
 async fn transient_is_restarted_only_after_an_abnormal_end() {
     for kind in KINDS {
         let abnormal = kind != Kind::Clean;
-        assert_eq!(ends_once(Restart::Transient, kind).await, abnormal, "{kind:?}");
+        assert_eq!(
+            ends_once(Restart::Transient, kind).await,
+            abnormal,
+            "{kind:?}"
+        );
     }
 }
 
@@ -137,11 +151,17 @@ async fn intensity_exceeded_stops_everything_and_gives_up_with_the_last_status()
         panic!("{exit}")
     };
     assert_eq!(proc_id, &id("w"));
-    assert!(matches!(last_status, ProcStatus::Stopped { exit_code: 3, .. }), "{last_status}");
+    assert!(
+        matches!(last_status, ProcStatus::Stopped { exit_code: 3, .. }),
+        "{last_status}"
+    );
     assert_eq!(sup.restarts(&id("w")), 2);
     // The sibling was stopped politely before the supervisor gave up.
     let sibling = manager.status(&id("s")).unwrap();
-    assert!(matches!(sibling, ProcStatus::Stopped { exit_code: 0, .. }), "{sibling}");
+    assert!(
+        matches!(sibling, ProcStatus::Stopped { exit_code: 0, .. }),
+        "{sibling}"
+    );
     let events = drain(&mut rx);
     let tail: Vec<String> = events.iter().rev().take(3).rev().map(brief).collect();
     assert_eq!(tail, ["exited w", "exited s", "gave-up w"]);
@@ -165,7 +185,13 @@ async fn intensity_zero_gives_up_at_the_first_restart() {
         .unwrap();
     let exit = tokio::time::timeout(SHOULD, sup.wait()).await.unwrap();
     assert!(
-        matches!(&exit, SupervisorExit::GaveUp { last_status: ProcStatus::Stopped { exit_code: 1, .. }, .. }),
+        matches!(
+            &exit,
+            SupervisorExit::GaveUp {
+                last_status: ProcStatus::Stopped { exit_code: 1, .. },
+                ..
+            }
+        ),
         "{exit}"
     );
     assert_eq!(sup.restarts(&id("w")), 0);
@@ -194,7 +220,13 @@ async fn restarts_older_than_the_period_no_longer_count() {
         .unwrap();
     let exit = tokio::time::timeout(SHOULD, sup.wait()).await.unwrap();
     assert!(
-        matches!(&exit, SupervisorExit::GaveUp { last_status: ProcStatus::Stopped { exit_code: 4, .. }, .. }),
+        matches!(
+            &exit,
+            SupervisorExit::GaveUp {
+                last_status: ProcStatus::Stopped { exit_code: 4, .. },
+                ..
+            }
+        ),
         "{exit}"
     );
     // The three spaced-out restarts were each alone in their period; the
@@ -256,7 +288,10 @@ async fn start_fails_when_the_intensity_runs_out_before_every_child_is_ready() {
         panic!("{err}")
     };
     assert_eq!(proc_id, &id("w"));
-    assert!(matches!(last_status, ProcStatus::Stopped { exit_code: 2, .. }), "{err}");
+    assert!(
+        matches!(last_status, ProcStatus::Stopped { exit_code: 2, .. }),
+        "{err}"
+    );
     // Nothing is left running.
     for name in ["first", "w"] {
         assert!(manager.status(&id(name)).unwrap().is_exit(), "{name}");

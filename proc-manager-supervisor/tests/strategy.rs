@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use proc_manager_local::{ChannelAddr, LocalProcManager};
-use proc_manager_supervisor::{
-    ChildSpec, Restart, Strategy, Supervisor, SupervisorBuilder,
-};
+use proc_manager_supervisor::{ChildSpec, Restart, Strategy, Supervisor, SupervisorBuilder};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -53,7 +51,10 @@ async fn one_for_one_restarts_only_the_ended_child() {
     let (events, script, restarts) = b_crashes(Strategy::OneForOne).await;
     assert_eq!(events, ["exited b", "restarting b", "started b", "ready b"]);
     assert_eq!(restarts, [0, 1, 0]);
-    assert_eq!([script.spawns("a"), script.spawns("b"), script.spawns("c")], [1, 2, 1]);
+    assert_eq!(
+        [script.spawns("a"), script.spawns("b"), script.spawns("c")],
+        [1, 2, 1]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -50,7 +50,10 @@ async fn restart_delays(
 #[tokio::test(start_paused = true)]
 async fn back_off_doubles_up_to_its_cap_and_is_waited_out() {
     let script = Script::default();
-    script.plan("w", std::iter::repeat_n(Act::ExitAfter(Duration::from_millis(10), 1), 6));
+    script.plan(
+        "w",
+        std::iter::repeat_n(Act::ExitAfter(Duration::from_millis(10), 1), 6),
+    );
     let spec = ChildSpec::new(id("w"), ChannelAddr::Local(0))
         .backoff(Backoff::exponential(SEC, 5 * SEC))
         .min_uptime(Duration::from_secs(3600));
@@ -95,7 +98,10 @@ async fn back_off_starts_again_once_the_child_stayed_up_for_min_uptime() {
 #[tokio::test(start_paused = true)]
 async fn jittered_delays_stay_within_their_fraction_and_vary() {
     let script = Script::default();
-    script.plan("w", std::iter::repeat_n(Act::ExitAfter(Duration::from_millis(10), 1), 40));
+    script.plan(
+        "w",
+        std::iter::repeat_n(Act::ExitAfter(Duration::from_millis(10), 1), 40),
+    );
     let spec = ChildSpec::new(id("w"), ChannelAddr::Local(0))
         .backoff(Backoff::exponential(10 * SEC, 10 * SEC).jitter(0.3))
         .min_uptime(Duration::from_secs(3600));
@@ -106,20 +112,31 @@ async fn jittered_delays_stay_within_their_fraction_and_vary() {
             "{announced:?} outside 10 s ± 30 %"
         );
         // The clock is paused: the wait is the announced delay to the tick.
-        assert!(waited.abs_diff(*announced) <= Duration::from_millis(1), "{waited:?} vs {announced:?}");
+        assert!(
+            waited.abs_diff(*announced) <= Duration::from_millis(1),
+            "{waited:?} vs {announced:?}"
+        );
     }
     let min = delays.iter().map(|d| d.0).min().unwrap();
     let max = delays.iter().map(|d| d.0).max().unwrap();
-    assert!(max - min > 2 * SEC, "40 jittered delays spread only {min:?}..{max:?}");
+    assert!(
+        max - min > 2 * SEC,
+        "40 jittered delays spread only {min:?}..{max:?}"
+    );
 }
 
 /// A probe that passes while `healthy` is set.
 fn probe(healthy: &Arc<AtomicBool>, failures: u32) -> Liveness<LocalProcHandle> {
     let healthy = healthy.clone();
-    Liveness::probe(SEC, Duration::from_millis(100), failures, move |_h: LocalProcHandle| {
-        let ok = healthy.load(Ordering::SeqCst);
-        async move { if ok { Ok(()) } else { Err("unhealthy") } }
-    })
+    Liveness::probe(
+        SEC,
+        Duration::from_millis(100),
+        failures,
+        move |_h: LocalProcHandle| {
+            let ok = healthy.load(Ordering::SeqCst);
+            async move { if ok { Ok(()) } else { Err("unhealthy") } }
+        },
+    )
 }
 
 #[tokio::test(start_paused = true)]
