@@ -13,6 +13,7 @@ use std::time::Duration;
 use proc_manager_core::{
     ProcHandle, ProcManager, ProcStatus, ReadyError, SpawnError, TerminateSummary,
 };
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -122,6 +123,21 @@ where
     async fn next(&mut self) -> Next {
         let ordered = self.strategy.ordered() || self.starting.is_some();
         let due = self.pending.next(ordered);
+        if let Some((i, at)) = due {
+            if at <= Instant::now() {
+                // Due now: no timer (tokio rounds a deadline up to its next
+                // millisecond tick), but what is already queued goes first.
+                match self.commands.try_recv() {
+                    Ok(command) => return Next::Stop(Some(command)),
+                    Err(TryRecvError::Disconnected) => return Next::Stop(None),
+                    Err(TryRecvError::Empty) => {}
+                }
+                if let Ok(end) = self.ends.try_recv() {
+                    return Next::End(end);
+                }
+                return Next::Start(i);
+            }
+        }
         let start = async move {
             match due {
                 Some((i, at)) => {

@@ -203,3 +203,24 @@ async fn a_temporary_child_failing_its_probe_stays_down() {
     assert_eq!(sup.restarts(&id("w")), 0);
     sup.stop(SEC).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn zero_back_off_restarts_without_waiting_for_a_timer_tick() {
+    // tokio rounds timer deadlines up to the next millisecond: a restart
+    // that is due now must not go through a timer. The crash comes between
+    // two ticks.
+    let script = Script::default();
+    let builder = Supervisor::builder(script.manager())
+        .child(ChildSpec::new(id("w"), ChannelAddr::Local(0)).backoff(Backoff::none()));
+    let mut rx = builder.events();
+    let sup = builder.start().await.unwrap();
+    drain(&mut rx);
+    tokio::time::advance(Duration::from_micros(1500)).await;
+    let crashed_at = Instant::now();
+    proc_manager_local::ProcHandle::kill(&sup.handle(&id("w")).unwrap())
+        .await
+        .unwrap();
+    events_until(&mut rx, ready_of("w")).await;
+    assert_eq!(crashed_at.elapsed(), Duration::ZERO);
+    sup.stop(SEC).await;
+}
