@@ -123,19 +123,24 @@ impl<M: ProcManager> SupervisorBuilder<M> {
     }
 
     /// Checks the settings, then starts the children in order, each Ready
-    /// before the next is spawned, and returns once all are. A child that
-    /// ends before it is Ready counts as a crash and is restarted as its
-    /// restart type says, within the intensity.
+    /// before the next is spawned, and returns once all are (a child that
+    /// ended before Ready and is not to be restarted, such as a
+    /// `Temporary` one, is passed over). A child that ends before it is
+    /// Ready counts as a crash and is restarted as its restart type says,
+    /// within the intensity.
     ///
     /// Fails, leaving nothing running, on bad settings, on a spawn error,
-    /// or when the intensity runs out before every child is Ready. Needs a
-    /// tokio runtime (the loop is a task on it).
+    /// or when the intensity runs out before every child is Ready. The
+    /// supervision loop is a task on the caller's tokio runtime
+    /// ([`SupervisorError::NoRuntime`] without one).
     pub async fn start(self) -> Result<SupervisorHandle<M>, SupervisorError>
     where
         M: 'static,
         M::Config: Clone,
     {
         self.validate()?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| SupervisorError::NoRuntime)?;
         let ids = self.children.iter().map(|s| s.proc_id.clone()).collect();
         let shared = Arc::new(Shared::new(ids, self.events));
         let (commands_tx, commands) = mpsc::channel(4);
@@ -157,7 +162,7 @@ impl<M: ProcManager> SupervisorBuilder<M> {
         // Created before the wait: if this future is dropped, the handle
         // goes with it and the loop stops what it started.
         let handle = SupervisorHandle::new(self.manager, shared, commands_tx);
-        tokio::spawn(runner.run());
+        runtime.spawn(runner.run());
         match started.await {
             Ok(Ok(())) => Ok(handle),
             Ok(Err(err)) => Err(err),

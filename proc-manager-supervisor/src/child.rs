@@ -26,12 +26,16 @@ pub(crate) struct Child<M: ProcManager> {
     pub(crate) restarts: u64,
     /// A `Temporary` child that ended: no longer supervised.
     pub(crate) removed: bool,
+    /// One span per child, across its incarnations.
+    pub(crate) span: tracing::Span,
     monitor: Option<AbortHandle>,
 }
 
 impl<M: ProcManager> Child<M> {
     pub(crate) fn new(spec: ChildSpec<M>) -> Self {
+        let span = tracing::info_span!("supervised", proc_id = %spec.proc_id);
         Self {
+            span,
             spec,
             handle: None,
             generation: 0,

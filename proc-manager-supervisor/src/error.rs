@@ -68,6 +68,10 @@ pub enum SupervisorError {
         /// How it ended that last time.
         last_status: ProcStatus,
     },
+    /// `start()` was not called within a tokio runtime (the supervision loop
+    /// is a task on the caller's runtime).
+    #[error("start() needs a tokio runtime")]
+    NoRuntime,
     /// The supervision task ended before reporting (its runtime is shutting
     /// down).
     #[error("the supervision task ended before start completed")]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use proc_manager_core::{ProcHandle, ProcStatus};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+use tracing::Instrument;
 
 use crate::liveness::Liveness;
 use crate::stop::stop_one;
@@ -32,6 +33,8 @@ pub(crate) struct Watch<H> {
     pub(crate) handle: H,
     pub(crate) liveness: Option<Liveness<H>>,
     pub(crate) shutdown: Duration,
+    /// The child's span: the probe's and the stop's logs go in it.
+    pub(crate) span: tracing::Span,
 }
 
 /// Starts the monitor task; abort it once the incarnation is no longer the
@@ -40,14 +43,18 @@ pub(crate) fn spawn<H: ProcHandle>(
     watch: Watch<H>,
     ends: mpsc::UnboundedSender<End>,
 ) -> AbortHandle {
-    tokio::spawn(async move {
-        let status = watch_end(&watch.handle, watch.liveness, watch.shutdown).await;
-        let _ = ends.send(End {
-            index: watch.index,
-            generation: watch.generation,
-            status,
-        });
-    })
+    let span = watch.span.clone();
+    tokio::spawn(
+        async move {
+            let status = watch_end(&watch.handle, watch.liveness, watch.shutdown).await;
+            let _ = ends.send(End {
+                index: watch.index,
+                generation: watch.generation,
+                status,
+            });
+        }
+        .instrument(span),
+    )
     .abort_handle()
 }
 

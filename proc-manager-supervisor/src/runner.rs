@@ -193,6 +193,7 @@ where
                     handle,
                     liveness: child.spec.liveness.clone(),
                     shutdown: child.spec.shutdown,
+                    span: child.span.clone(),
                 };
                 child.set_monitor(monitor::spawn(watch, self.ends_tx.clone()));
                 Step::Ready
@@ -339,6 +340,8 @@ where
         tracing::info!(?timeout, "supervisor stopping");
         self.pending.clear();
         let summary = self.stop_all(timeout).await;
+        // Published before the reply, so `wait()` after `stop()` is prompt.
+        self.shared.finish(SupervisorExit::Stopped);
         if let Some(reply) = reply {
             let _ = reply.send(summary.clone());
         }

@@ -337,3 +337,25 @@ async fn a_supervisor_without_children_starts_and_stops() {
     assert_eq!(sup.stop(SEC).await.attempted, 0);
     assert_eq!(sup.wait().await, SupervisorExit::Stopped);
 }
+
+#[test]
+fn start_outside_a_tokio_runtime_is_an_error() {
+    let script = Script::default();
+    let builder = Supervisor::builder(script.manager()).child(spec("a"));
+    let err = futures::executor::block_on(builder.start()).unwrap_err();
+    assert!(matches!(err, SupervisorError::NoRuntime), "{err}");
+    assert!(script.spawn_order().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_exit_is_known_once_stop_returns() {
+    let script = Script::default();
+    let sup = Supervisor::builder(script.manager())
+        .child(spec("a"))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(sup.exit(), None);
+    sup.stop(SEC).await;
+    assert_eq!(sup.exit(), Some(SupervisorExit::Stopped));
+}
