@@ -20,6 +20,7 @@ pub(crate) mod logs;
 pub(crate) mod memory;
 pub(crate) mod ours;
 pub(crate) mod spawn;
+pub(crate) mod supervisor;
 pub(crate) mod terminate;
 
 /// Every scenario, in the order they run.
@@ -33,6 +34,7 @@ pub(crate) const NAMES: &[&str] = &[
     "memory_per_proc",
     "spawn_flat_in_rss",
     "local_spawn_to_ready",
+    "supervisor_restart",
 ];
 
 /// Which side of a comparison.
@@ -161,6 +163,7 @@ async fn run_one(ctx: &Ctx, name: &str) -> Result<Row> {
         "memory_per_proc" => memory::memory_per_proc(ctx).await,
         "spawn_flat_in_rss" => spawn::spawn_flat_in_rss(ctx).await,
         "local_spawn_to_ready" => local::local_spawn_to_ready(ctx).await,
+        "supervisor_restart" => supervisor::supervisor_restart(ctx).await,
         other => Err(format!("unknown scenario {other:?}").into()),
     }
 }
