@@ -167,13 +167,15 @@ async fn polite_phase<H: ProcHandle>(
     let mut in_flight = FuturesUnordered::new();
     let mut expired = false;
     loop {
+        // One clock read per refill: the stops started together get the
+        // same remaining time.
+        let remaining = match deadline {
+            None => Duration::MAX,
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+        };
         while !expired && in_flight.len() < cap {
             let Some((i, handle)) = queue.next() else {
                 break;
-            };
-            let remaining = match deadline {
-                None => Duration::MAX,
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
             };
             if remaining.is_zero() {
                 // Nobody is asked at or after the deadline: the sweep forces
@@ -199,6 +201,13 @@ async fn stop_politely<H: ProcHandle>(handle: &H, timeout: Duration) -> End {
         Ok(status) => format!("terminate returned the live status {status}"),
         Err(err) => format!("terminate failed: {err}"),
     };
+    // Boxed: the rare path stays out of every polite operation's future.
+    Box::pin(after_failed_terminate(handle, why)).await
+}
+
+/// A proc whose `terminate` failed: polite if it has ended anyway, else
+/// killed at once (bounded by [`AFTER_KILL_BOUND`]).
+async fn after_failed_terminate<H: ProcHandle>(handle: &H, why: String) -> End {
     if handle.status().is_exit() {
         return End::Polite;
     }
