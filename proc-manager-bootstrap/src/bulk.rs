@@ -1,5 +1,5 @@
 //! [`BulkTerminate`] for [`BootstrapProcManager`]: core's one bulk-stop
-//! algorithm ([`bulk_terminate::terminate_all`]) over the live procs.
+//! algorithm ([`bulk_terminate::terminate_all_cells`]) over the live procs.
 //!
 //! Polite requests go out with at most `max_in_flight` stop operations in
 //! flight, each a handle's `terminate`; at the deadline everything still
@@ -15,6 +15,6 @@ use crate::manager::BootstrapProcManager;
 #[async_trait]
 impl BulkTerminate for BootstrapProcManager {
     async fn terminate_all(&self, timeout: Duration, max_in_flight: usize) -> TerminateSummary {
-        bulk_terminate::terminate_all(self.live_handles(), timeout, max_in_flight).await
+        bulk_terminate::terminate_all_cells(self.live_handles(), timeout, max_in_flight).await
     }
 }

@@ -4,16 +4,20 @@
 //! It needs nothing from a backend but [`ProcHandle::terminate`] and
 //! [`ProcHandle::kill`], so a third-party backend gets the same deadline,
 //! concurrency cap and counting as the first-party ones by writing those two.
-//! The trait and its contract are in [`crate::manager`].
+//! The trait and its contract are [`crate::BulkTerminate`].
 
+use std::future::Future;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
+use crate::cell_handle::CellHandle;
 use crate::error::TerminateError;
 use crate::handle::ProcHandle;
+use crate::id::ProcId;
 use crate::manager::TerminateSummary;
+use crate::status::ProcStatus;
 
 /// How long [`terminate_all`] waits, after calling `kill()` on the procs
 /// still alive at the deadline, for them to end before it counts them as
@@ -90,11 +94,103 @@ where
     H: ProcHandle,
     I: IntoIterator<Item = H>,
 {
+    run(handles.into_iter().map(ViaHandle), timeout, max_in_flight).await
+}
+
+/// [`terminate_all`] for handles that implement [`CellHandle`]: the same
+/// algorithm and counting, calling [`CellHandle::terminate_proc`] and
+/// [`CellHandle::kill_proc`] directly, so no stop costs a boxed future (with
+/// thousands of procs, that allocation is a good part of the call's cost).
+///
+/// ```
+/// use std::time::Duration;
+/// use proc_manager_core::{CellHandle, TerminateSummary, bulk_terminate};
+///
+/// async fn stop_all<H: CellHandle>(handles: Vec<H>) -> TerminateSummary {
+///     bulk_terminate::terminate_all_cells(handles, Duration::from_secs(5), 64).await
+/// }
+/// ```
+pub async fn terminate_all_cells<H, I>(
+    handles: I,
+    timeout: Duration,
+    max_in_flight: usize,
+) -> TerminateSummary
+where
+    H: CellHandle,
+    I: IntoIterator<Item = H>,
+{
+    run(handles.into_iter().map(ViaCell), timeout, max_in_flight).await
+}
+
+/// What the algorithm needs of a proc, whichever way the handle came in.
+trait Stoppable: Send + Sync {
+    fn proc_id(&self) -> &ProcId;
+    fn status(&self) -> ProcStatus;
+    fn terminate(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ProcStatus, TerminateError>> + Send;
+    fn kill(&self) -> impl Future<Output = Result<ProcStatus, TerminateError>> + Send;
+}
+
+/// A handle stopped through [`ProcHandle`].
+struct ViaHandle<H>(H);
+
+impl<H: ProcHandle> Stoppable for ViaHandle<H> {
+    fn proc_id(&self) -> &ProcId {
+        self.0.proc_id()
+    }
+
+    fn status(&self) -> ProcStatus {
+        self.0.status()
+    }
+
+    fn terminate(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ProcStatus, TerminateError>> + Send {
+        self.0.terminate(timeout, REASON)
+    }
+
+    fn kill(&self) -> impl Future<Output = Result<ProcStatus, TerminateError>> + Send {
+        self.0.kill()
+    }
+}
+
+/// A handle stopped through [`CellHandle`], without boxing.
+struct ViaCell<H>(H);
+
+impl<H: CellHandle> Stoppable for ViaCell<H> {
+    fn proc_id(&self) -> &ProcId {
+        ProcHandle::proc_id(&self.0)
+    }
+
+    fn status(&self) -> ProcStatus {
+        ProcHandle::status(&self.0)
+    }
+
+    fn terminate(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ProcStatus, TerminateError>> + Send {
+        self.0.terminate_proc(timeout, REASON)
+    }
+
+    fn kill(&self) -> impl Future<Output = Result<ProcStatus, TerminateError>> + Send {
+        self.0.kill_proc()
+    }
+}
+
+/// The algorithm, for both entry points.
+async fn run<S, I>(handles: I, timeout: Duration, max_in_flight: usize) -> TerminateSummary
+where
+    S: Stoppable,
+    I: Iterator<Item = S>,
+{
     let started = Instant::now();
     // A deadline too far away to represent is no deadline.
     let deadline = started.checked_add(timeout);
-    let live: Vec<H> = handles
-        .into_iter()
+    let live: Vec<S> = handles
         .filter(|handle| handle.status().is_alive())
         .collect();
     let cap = max_in_flight.max(1);
@@ -157,8 +253,8 @@ enum End {
 /// `ends`. Returns once every proc had its turn and its operation finished,
 /// or once the deadline has come and the operations in flight finished
 /// (the caller's sweep deals with the rest).
-async fn polite_phase<H: ProcHandle>(
-    live: &[H],
+async fn polite_phase<S: Stoppable>(
+    live: &[S],
     deadline: Option<Instant>,
     cap: usize,
     ends: &mut [End],
@@ -167,13 +263,15 @@ async fn polite_phase<H: ProcHandle>(
     let mut in_flight = FuturesUnordered::new();
     let mut expired = false;
     loop {
+        // One clock read per refill: the stops started together get the
+        // same remaining time.
+        let remaining = match deadline {
+            None => Duration::MAX,
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+        };
         while !expired && in_flight.len() < cap {
             let Some((i, handle)) = queue.next() else {
                 break;
-            };
-            let remaining = match deadline {
-                None => Duration::MAX,
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
             };
             if remaining.is_zero() {
                 // Nobody is asked at or after the deadline: the sweep forces
@@ -192,13 +290,20 @@ async fn polite_phase<H: ProcHandle>(
 
 /// One polite stop operation: `terminate`, and `kill` at once if that
 /// failed while the proc is still alive.
-async fn stop_politely<H: ProcHandle>(handle: &H, timeout: Duration) -> End {
-    let why = match handle.terminate(timeout, REASON).await {
+async fn stop_politely<S: Stoppable>(handle: &S, timeout: Duration) -> End {
+    let why = match handle.terminate(timeout).await {
         Ok(status) if status.is_exit() => return End::Polite,
         Err(TerminateError::AlreadyTerminated { .. }) => return End::Polite,
         Ok(status) => format!("terminate returned the live status {status}"),
         Err(err) => format!("terminate failed: {err}"),
     };
+    // Boxed: the rare path stays out of every polite operation's future.
+    Box::pin(after_failed_terminate(handle, why)).await
+}
+
+/// A proc whose `terminate` failed: polite if it has ended anyway, else
+/// killed at once (bounded by [`AFTER_KILL_BOUND`]).
+async fn after_failed_terminate<S: Stoppable>(handle: &S, why: String) -> End {
     if handle.status().is_exit() {
         return End::Polite;
     }
@@ -210,7 +315,7 @@ async fn stop_politely<H: ProcHandle>(handle: &H, timeout: Duration) -> End {
 }
 
 /// `kill()`, and how it ended.
-async fn force<H: ProcHandle>(handle: &H) -> End {
+async fn force<S: Stoppable>(handle: &S) -> End {
     let why = match handle.kill().await {
         Ok(status) if status.is_exit() => return End::Killed,
         Err(TerminateError::AlreadyTerminated { .. }) => return End::Polite,
@@ -226,7 +331,7 @@ async fn force<H: ProcHandle>(handle: &H) -> End {
 }
 
 /// The end of a proc still pending [`AFTER_KILL_BOUND`] after its kill.
-fn not_ended<H: ProcHandle>(handle: &H, cause: &str) -> End {
+fn not_ended<S: Stoppable>(handle: &S, cause: &str) -> End {
     if handle.status().is_exit() {
         End::Killed
     } else {
@@ -246,7 +351,7 @@ fn with_cause(end: End, cause: &str) -> End {
 /// At the deadline (or once the polite phase is over): `kill()` every proc
 /// still pending and alive, all at once, and wait for them at most
 /// [`AFTER_KILL_BOUND`].
-async fn sweep<H: ProcHandle>(live: &[H], ends: &mut [End]) {
+async fn sweep<S: Stoppable>(live: &[S], ends: &mut [End]) {
     let mut kills = FuturesUnordered::new();
     for (i, (handle, end)) in live.iter().zip(ends.iter_mut()).enumerate() {
         if !matches!(end, End::Pending) {

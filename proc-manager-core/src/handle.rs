@@ -17,6 +17,10 @@ use crate::status::ProcStatus;
 
 /// A handle to one proc. Cheap to clone; every clone sees the same proc.
 ///
+/// A handle whose status lives in a [`crate::StatusCell`] implements
+/// [`crate::CellHandle`] instead and gets this trait from it; any other
+/// implements this trait directly.
+///
 /// # Contract
 ///
 /// - `status()` is a snapshot; `watch()` sees every later status in order

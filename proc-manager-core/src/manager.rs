@@ -92,7 +92,10 @@ pub trait ProcManager: Send + Sync {
 ///   the deadline is forced, so the call returns within `timeout` plus a small
 ///   bound whatever the number of procs and `max_in_flight`.
 /// - The summary's counts add up: `attempted == ok + failed`, and
-///   `ok == polite + killed`.
+///   `ok == polite + killed`; `killed` counts the procs the call had to
+///   force (see [`crate::bulk_terminate::terminate_all`], which implements
+///   this contract from `terminate` and `kill` alone: every first-party
+///   backend calls it, and a third-party one can too).
 ///
 /// ```
 /// use std::time::Duration;
@@ -119,10 +122,10 @@ pub struct TerminateSummary {
     pub ok: usize,
     /// Procs whose stop failed (see `failures`).
     pub failed: usize,
-    /// Of `ok`: procs that ended after the polite request, before the
-    /// deadline.
+    /// Of `ok`: procs that ended without being forced.
     pub polite: usize,
-    /// Of `ok`: procs that had to be forced at the deadline.
+    /// Of `ok`: procs that had to be forced (at the deadline, or after
+    /// their polite stop failed) and ended.
     pub killed: usize,
     /// How long the call took.
     pub elapsed: Duration,

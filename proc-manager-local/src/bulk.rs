@@ -13,7 +13,7 @@ use crate::manager::LocalProcManager;
 
 /// # Contract
 ///
-/// As [`BulkTerminate`], through [`bulk_terminate::terminate_all`]: a stop
+/// As [`BulkTerminate`], through [`bulk_terminate::terminate_all_cells`]: a stop
 /// operation is [`LocalProcHandle::terminate`](crate::LocalProcHandle) (the
 /// shutdown future resolves, then the wait for the proc's end), so procs
 /// that ignore the request hold their slot until the deadline; then every
@@ -25,6 +25,6 @@ impl BulkTerminate for LocalProcManager {
     async fn terminate_all(&self, timeout: Duration, max_in_flight: usize) -> TerminateSummary {
         // In spawn order, which is also the order of the procs' memory.
         let handles = self.procs().procs().to_vec();
-        bulk_terminate::terminate_all(handles, timeout, max_in_flight).await
+        bulk_terminate::terminate_all_cells(handles, timeout, max_in_flight).await
     }
 }

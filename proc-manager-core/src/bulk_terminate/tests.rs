@@ -373,3 +373,26 @@ async fn nothing_to_stop() {
     let summary = terminate_all(Vec::<Fake>::new(), Duration::from_secs(1), 4).await;
     assert_eq!(summary, crate::TerminateSummary::new(0, 0, 0, 0));
 }
+
+#[tokio::test(start_paused = true)]
+async fn both_entry_points_count_alike() {
+    let mix = [
+        Behaviour::Polite(ms(10)),
+        Behaviour::Stubborn,
+        Behaviour::TerminateFails,
+        Behaviour::Unkillable,
+        Behaviour::EndsAsKilled,
+    ];
+    let procs = |log: &Arc<Log>| -> Vec<Fake> {
+        mix.iter()
+            .enumerate()
+            .map(|(i, b)| Fake::new(&format!("p{i}"), *b, log))
+            .collect()
+    };
+    let (log_a, log_b) = (Arc::new(Log::default()), Arc::new(Log::default()));
+    let a = terminate_all(procs(&log_a), ms(300), 2).await;
+    let b = super::terminate_all_cells(procs(&log_b), ms(300), 2).await;
+    assert_eq!(a, b);
+    assert_eq!((a.polite, a.killed, a.failed), (2, 2, 1), "{a}");
+    assert_eq!(ids(&log_a.terminates()), ids(&log_b.terminates()));
+}
