@@ -2,17 +2,22 @@
 
 mod addr;
 pub mod cell;
+mod context;
 mod error;
 mod handle;
 mod id;
 mod log;
 mod manager;
+mod outcome;
+mod proc_log;
+mod shutdown;
 mod sink;
 mod status;
 mod tail;
 
 pub use addr::{ChannelAddr, ChannelTransport};
 pub use cell::StatusCell;
+pub use context::{ContextError, ProcContext};
 pub use error::{
     AddrError, IllegalTransition, ProcIdError, ReadyError, SpawnError, TerminateError, WaitError,
 };
@@ -20,6 +25,9 @@ pub use handle::{ProcHandle, ProcHandleExt};
 pub use id::{MAX_PROC_NAME_LEN, ProcId};
 pub use log::{LogLine, LogSink, LogStream};
 pub use manager::{BulkTerminate, ProcManager, TerminateSummary};
+pub use outcome::{BoxError, WorkerOutcome};
+pub use proc_log::{ProcLog, ProcLogTarget};
+pub use shutdown::ShutdownReason;
 pub use sink::{ChannelSink, FileSink, TeeSink, TracingSink};
 pub use status::ProcStatus;
 pub use tail::TailBuffer;

@@ -17,10 +17,10 @@ use crate::task::Launch;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use proc_manager_local::{ChannelSink, LocalProcManager, ProcContext};
+/// use proc_manager_local::{ChannelSink, LocalContext, LocalProcManager};
 ///
 /// let lines = ChannelSink::new(1024);
-/// let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
+/// let manager = LocalProcManager::builder(|ctx: LocalContext| async move {
 ///     ctx.log().stdout("hello");
 ///     Ok::<i32, std::io::Error>(0)
 /// })

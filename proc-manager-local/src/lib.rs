@@ -13,7 +13,7 @@ mod task;
 
 pub use builder::LocalProcManagerBuilder;
 pub use config::LocalProcConfig;
-pub use context::ProcContext;
+pub use context::LocalContext;
 pub use handle::LocalProcHandle;
 pub use manager::LocalProcManager;
 pub use output::LogWriter;
@@ -28,6 +28,6 @@ const _: fn() = || {
     send_sync::<LocalProcHandle>();
     send_sync::<LogWriter>();
     send_sync::<LocalProcConfig>();
-    send::<ProcContext>();
+    send_sync::<LocalContext>();
     send::<LocalProcManagerBuilder>();
 };

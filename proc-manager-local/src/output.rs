@@ -97,7 +97,7 @@ fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// task, one line at a time per proc, and must not write to the same proc.
 ///
 /// ```
-/// # async fn example(ctx: proc_manager_local::ProcContext) {
+/// # async fn example(ctx: proc_manager_local::LocalContext) {
 /// let log = ctx.log();
 /// log.stdout("listening");
 /// log.stderr(format!("warning: {} retries", 3));

@@ -20,28 +20,32 @@ use crate::conformance::{Behavior, Capabilities, ConformanceTarget};
 /// let manager = LocalProcManager::new(proc_manager_testkit::local_target::act);
 /// # drop(manager);
 /// ```
-pub async fn act(ctx: ProcContext) -> Result<i32, String> {
+pub async fn act(ctx: impl ProcContext) -> Result<i32, String> {
     let behavior: Behavior = ctx
         .config()
         .cloned()
         .ok_or("no behaviour in the config")
         .and_then(|v| serde_json::from_value(v).map_err(|_| "not a behaviour"))?;
     let sleep = |ms| tokio::time::sleep(Duration::from_millis(ms));
-    let ready = || ctx.ready(ChannelAddr::any(ChannelTransport::Local));
+    let ready = || async {
+        ctx.ready(ChannelAddr::any(ChannelTransport::Local))
+            .await
+            .map_err(|e| e.to_string())
+    };
     match behavior {
         Behavior::ReadyThenServe => {
-            ready();
+            ready().await?;
             ctx.shutdown_requested().await;
             Ok(0)
         }
         Behavior::ReadyThenSlowStop { delay_ms } => {
-            ready();
+            ready().await?;
             ctx.shutdown_requested().await;
             sleep(delay_ms).await;
             Ok(0)
         }
         Behavior::ReadyThenIgnoreStop => {
-            ready();
+            ready().await?;
             std::future::pending().await
         }
         Behavior::NeverReady => {
@@ -53,7 +57,7 @@ pub async fn act(ctx: ProcContext) -> Result<i32, String> {
             Ok(code)
         }
         Behavior::ExitAfterReady { code, after_ms } => {
-            ready();
+            ready().await?;
             sleep(after_ms).await;
             Ok(code)
         }
