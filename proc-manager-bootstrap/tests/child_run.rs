@@ -7,7 +7,7 @@ mod child_support;
 use std::time::{Duration, Instant};
 
 use child_support::*;
-use proc_manager_bootstrap::ChannelAddr;
+use proc_manager_bootstrap::{BoxError, ChannelAddr, ContextError};
 use proc_manager_bootstrap::child::{self, ChildError, MANAGER_GONE_GRACE, ShutdownReason};
 use proc_manager_bootstrap::protocol::ChildFrame;
 
@@ -24,15 +24,15 @@ async fn stop_resolves_every_shutdown_future_and_main_returns_its_code() {
         let early = ctx.shutdown_requested();
         ctx.ready(reported.clone()).await?;
         let again = ctx.ready(reported).await;
-        assert_eq!(
-            again.map_err(|e| e.kind()),
-            Err(std::io::ErrorKind::AlreadyExists)
+        assert!(
+            matches!(again, Err(ContextError::AlreadyReady { .. })),
+            "{again:?}"
         );
         let late = tokio::spawn(ctx.clone().shutdown_requested());
         let first = early.await;
         assert_eq!(late.await?, first);
         assert_eq!(ctx.shutdown_reason(), Some(first.clone()));
-        Ok(match first {
+        Ok::<i32, BoxError>(match first {
             ShutdownReason::Stop { reason } if reason == "seven" => 7,
             _ => 1,
         })
@@ -54,7 +54,7 @@ async fn an_error_from_main_is_returned() {
     let result = tokio::time::timeout(
         LONG,
         child::run(harness.payload(None), |_ctx| async {
-            Err::<i32, _>("no config file".into())
+            Err::<i32, _>("no config file")
         }),
     )
     .await
@@ -71,7 +71,7 @@ async fn a_main_that_ignores_the_manager_going_is_cut_off_after_the_grace() {
     let run = tokio::spawn(child::run(harness.payload(None), move |ctx| async move {
         ctx.ready(addr).await?;
         std::future::pending::<()>().await;
-        Ok(0)
+        Ok::<i32, BoxError>(0)
     }));
     let (control, _hello) = accept_hello(&harness).await;
     let dropped = Instant::now();

@@ -15,7 +15,10 @@ use std::fmt;
 /// let reason = ShutdownReason::Stop { reason: "rolling restart".into() };
 /// assert_eq!(reason.to_string(), "stop requested by the manager: rolling restart");
 /// assert!(!reason.is_manager_gone());
-/// assert_eq!(ShutdownReason::ManagerGone.to_string(), "the manager is gone");
+/// assert_eq!(
+///     ShutdownReason::ManagerGone.to_string(),
+///     "the manager's control connection closed"
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -27,8 +30,9 @@ pub enum ShutdownReason {
     },
     /// The proc's OS process received SIGTERM (child-process backends).
     Sigterm,
-    /// The manager is gone (its control connection ended, or it was
-    /// dropped): nobody waits for an orderly exit.
+    /// The manager is gone: its control connection closed (for an
+    /// in-process proc: its status is gone). Nobody waits for an orderly
+    /// exit.
     ManagerGone,
 }
 
@@ -47,7 +51,7 @@ impl fmt::Display for ShutdownReason {
             }
             Self::Stop { reason } => write!(f, "stop requested by the manager: {reason}"),
             Self::Sigterm => f.write_str("received SIGTERM"),
-            Self::ManagerGone => f.write_str("the manager is gone"),
+            Self::ManagerGone => f.write_str("the manager's control connection closed"),
         }
     }
 }
