@@ -131,7 +131,7 @@ pub(crate) async fn serve(
     drop(listener);
     let (reader, writer, pid, addr) = hello;
     // Keep no buffer while holding the control channel for its whole life.
-    let mut reader = ControlReader::new(reader.into_inner());
+    let mut reader = ControlReader::new_after(reader);
     if pid != shared.group.pid() {
         tracing::debug!(parent: &shared.span, hello_pid = pid, "hello from a pid other than the leader");
     }

@@ -10,7 +10,7 @@
 use std::io;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncReadExt, AsyncWrite, BufReader};
 use tokio::net::unix::OwnedReadHalf;
 
 use crate::proc_state::ProcShared;
@@ -29,11 +29,20 @@ pub(crate) struct ControlReader {
 }
 
 impl ControlReader {
-    pub(crate) fn new(half: OwnedReadHalf) -> Self {
+    /// Reads from `half`, after `buffered`: what the hello's reader had
+    /// already read past the hello (the child may send right after it).
+    fn new(half: OwnedReadHalf, buffered: &[u8]) -> Self {
         Self {
             half,
-            partial: Vec::new(),
+            partial: buffered.to_vec(),
         }
+    }
+
+    /// Takes over the hello's reader, keeping what it buffered but not its
+    /// buffer.
+    pub(crate) fn new_after(reader: BufReader<OwnedReadHalf>) -> Self {
+        let buffered = reader.buffer().to_vec();
+        Self::new(reader.into_inner(), &buffered)
     }
 
     /// The next frame, `Some(Err)` for one that is not valid JSON of a
@@ -89,11 +98,9 @@ mod tests {
     async fn frames_split_across_reads_and_the_end_are_seen() {
         let (a, b) = tokio::net::UnixStream::pair().expect("pair");
         let (read, _write) = a.into_split();
-        let mut reader = ControlReader::new(read);
+        let mut reader = ControlReader::new(read, br#"{"type":"failure","#);
         let mut b = b;
-        b.write_all(br#"{"type":"failure","token":"t","#)
-            .await
-            .expect("write");
+        b.write_all(br#""token":"t","#).await.expect("write");
         let first = tokio::spawn(async move {
             let frame = reader.next().await;
             (reader, frame)

@@ -7,9 +7,9 @@ mod child_support;
 use std::time::{Duration, Instant};
 
 use child_support::*;
-use proc_manager_bootstrap::{BoxError, ChannelAddr, ContextError};
 use proc_manager_bootstrap::child::{self, ChildError, MANAGER_GONE_GRACE, ShutdownReason};
 use proc_manager_bootstrap::protocol::ChildFrame;
+use proc_manager_bootstrap::{BoxError, ChannelAddr, ContextError};
 
 #[tokio::test]
 async fn stop_resolves_every_shutdown_future_and_main_returns_its_code() {

@@ -1,18 +1,20 @@
 //! [`LocalTarget`]: the conformance target of `proc-manager-local`, and
-//! [`act`], the one proc function that acts out every [`Behavior`].
+//! [`act`], the one proc function that acts out every [`Behavior`] (the
+//! suite's reference worker).
 //!
 //! The suite itself is in [`crate::conformance`]; the bootstrap backend acts
 //! behaviours out through [`crate::fake_child`] instead.
 
 use std::time::Duration;
 
-use proc_manager_core::{BulkTerminate, ChannelAddr, ChannelTransport};
+use proc_manager_core::BulkTerminate;
 use proc_manager_local::{LocalProcConfig, LocalProcManager, ProcContext};
 
 use crate::conformance::{Behavior, Capabilities, ConformanceTarget};
 
-/// Runs the [`Behavior`] carried as JSON in the proc's config. A proc
-/// without one fails.
+/// Runs the [`Behavior`] carried as JSON in the proc's config: the suite's
+/// reference worker, [`crate::conformance::worker`]. A proc without one
+/// fails.
 ///
 /// ```
 /// use proc_manager_local::LocalProcManager;
@@ -21,53 +23,7 @@ use crate::conformance::{Behavior, Capabilities, ConformanceTarget};
 /// # drop(manager);
 /// ```
 pub async fn act(ctx: impl ProcContext) -> Result<i32, String> {
-    let behavior: Behavior = ctx
-        .config()
-        .cloned()
-        .ok_or("no behaviour in the config")
-        .and_then(|v| serde_json::from_value(v).map_err(|_| "not a behaviour"))?;
-    let sleep = |ms| tokio::time::sleep(Duration::from_millis(ms));
-    let ready = || async {
-        ctx.ready(ChannelAddr::any(ChannelTransport::Local))
-            .await
-            .map_err(|e| e.to_string())
-    };
-    match behavior {
-        Behavior::ReadyThenServe => {
-            ready().await?;
-            ctx.shutdown_requested().await;
-            Ok(0)
-        }
-        Behavior::ReadyThenSlowStop { delay_ms } => {
-            ready().await?;
-            ctx.shutdown_requested().await;
-            sleep(delay_ms).await;
-            Ok(0)
-        }
-        Behavior::ReadyThenIgnoreStop => {
-            ready().await?;
-            std::future::pending().await
-        }
-        Behavior::NeverReady => {
-            ctx.shutdown_requested().await;
-            Ok(0)
-        }
-        Behavior::ExitBeforeReady { code, after_ms } => {
-            sleep(after_ms).await;
-            Ok(code)
-        }
-        Behavior::ExitAfterReady { code, after_ms } => {
-            ready().await?;
-            sleep(after_ms).await;
-            Ok(code)
-        }
-        Behavior::WriteStderrThenExit { code, lines } => {
-            for i in 1..=lines {
-                ctx.log().stderr(format!("stderr line {i}"));
-            }
-            Ok(code)
-        }
-    }
+    crate::conformance::worker(ctx).await
 }
 
 /// The config that makes [`act`] play `behavior`.
