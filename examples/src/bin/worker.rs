@@ -1,7 +1,7 @@
 //! One worker, two backends: a worker function written once against
 //! [`ProcContext`], run here as real child processes of a
 //! [`BootstrapProcManager`], and in this file's tests as tasks of a
-//! [`LocalProcManager`] — the same function, the same statuses.
+//! [`LocalProcManager`](proc_manager_local::LocalProcManager) — the same function, the same statuses.
 //!
 //! Run it with `cargo run -p proc-manager-examples --bin worker`. The
 //! program is its own child: started by the manager (with
