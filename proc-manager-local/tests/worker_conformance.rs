@@ -2,7 +2,8 @@
 //! (`proc_manager_testkit::conformance::worker`, the same function the
 //! bootstrap backend runs as a child process in its
 //! `tests/worker_conformance.rs`) runs as local procs, and its `Ok(code)`,
-//! `Err(e)` and panic end as the contract says.
+//! `Err(e)` and panic end as the contract says. (`LocalTarget` runs
+//! `local_target::act`, which is that worker.)
 
 use proc_manager_testkit::conformance::{self, Behavior, ConformanceTarget};
 use proc_manager_testkit::local_target::LocalTarget;

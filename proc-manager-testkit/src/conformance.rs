@@ -94,10 +94,9 @@ macro_rules! __worker_conformance_checks {
 /// [`crate::conformance_tests!`], for a `$target` whose procs run the
 /// reference [`worker`](crate::conformance::worker).
 ///
-/// ```no_run
-/// // tests/worker_conformance.rs of proc-manager-local:
-/// proc_manager_testkit::worker_conformance_tests!(proc_manager_testkit::local_target::LocalTarget);
-/// ```
+/// Put `proc_manager_testkit::worker_conformance_tests!(MyWorkerTarget);`
+/// in a test file of your backend; `proc-manager-local` and
+/// `proc-manager-bootstrap` each have a `tests/worker_conformance.rs`.
 #[macro_export]
 macro_rules! worker_conformance_tests {
     ($target:expr $(,)?) => {

@@ -26,20 +26,19 @@ pub const WORKER_PANIC: &str = "conformance worker: the panic it was told to rai
 /// the transport of its backend address (the suite spawns every proc with
 /// one of the manager's transport).
 ///
-/// A target runs it on its backend and passes each behaviour through:
+/// A target runs it on its backend and passes each behaviour through as
+/// the proc's config, in its serde form:
 ///
 /// ```
-/// use proc_manager_local::{LocalProcConfig, LocalProcManager};
-/// use proc_manager_testkit::conformance::{self, Behavior};
+/// use proc_manager_testkit::conformance::Behavior;
 ///
-/// let manager = LocalProcManager::new(conformance::worker);
-/// let config = LocalProcConfig::with_config(serde_json::to_value(Behavior::Panic { after_ready: true })?);
-/// # drop((manager, config));
+/// // `LocalProcManager::new(conformance::worker)` with
+/// // `LocalProcConfig::with_config(config)`, or a bootstrap child whose `main` is
+/// // `child::bootstrap(conformance::worker)` with `BootstrapProcConfig::with_config(config)`.
+/// let config = serde_json::to_value(Behavior::Panic { after_ready: true })?;
+/// assert_eq!(config["behavior"], "panic");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-///
-/// As a bootstrap child, the program's `main` is
-/// `proc_manager_bootstrap::child::bootstrap(proc_manager_testkit::conformance::worker)`.
 pub async fn worker(ctx: impl ProcContext) -> Result<i32, String> {
     let behavior: Behavior = match ctx.config() {
         Some(config) => serde_json::from_value(config.clone())
