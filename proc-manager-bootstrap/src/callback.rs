@@ -1,7 +1,9 @@
 //! The per-proc callback socket: waits for the child's hello (right token →
 //! `Ready{addr}`), enforces the ready timeout, then keeps the connection as
-//! the control channel until the child closes it or exits. The same task
-//! accepts the proc's log-channel connections ([`crate::log_channel`]).
+//! the control channel until the child closes it or exits, noting a failure
+//! report the child sends on it ([`crate::control`]) — or as the first frame
+//! of another connection, before any hello. The same task accepts the
+//! proc's log-channel connections ([`crate::log_channel`]).
 //!
 //! A connection with a wrong token, a malformed or oversized frame, or no
 //! frame in time is dropped with a warning and changes nothing; the server
@@ -14,11 +16,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use proc_manager_core::{ChannelAddr, ProcStatus};
-use tokio::io::{AsyncReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::time::Instant;
 
+use crate::control::{ControlReader, note_failure};
 use crate::log_channel::{self, LogTarget};
 use crate::proc_state::ProcShared;
 use crate::protocol::{ChildFrame, FrameError, read_frame, tokens_match};
@@ -32,7 +35,16 @@ const MAX_PENDING: usize = 64;
 
 type Hello = (BufReader<OwnedReadHalf>, OwnedWriteHalf, u32, ChannelAddr);
 
-async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<Hello, String> {
+/// What the first frame of a callback connection with the right token was.
+enum First {
+    /// The hello: the connection becomes the control channel.
+    Hello(Hello),
+    /// A failure report from a child that never became ready; answered on
+    /// this writer.
+    Failure(String, OwnedWriteHalf),
+}
+
+async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<First, String> {
     let (read, write) = stream.into_split();
     // Small: a hello is one short line (`read_frame` copes with more).
     let mut reader = BufReader::with_capacity(HELLO_BUFFER, read);
@@ -50,9 +62,19 @@ async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<Hello, String
             addr,
         })) => {
             if tokens_match(&token, &presented) {
-                Ok((reader, write, pid, addr))
+                Ok(First::Hello((reader, write, pid, addr)))
             } else {
                 Err("hello with a wrong token".into())
+            }
+        }
+        Ok(Some(ChildFrame::Failure {
+            token: presented,
+            reason,
+        })) => {
+            if tokens_match(&token, &presented) {
+                Ok(First::Failure(reason, write))
+            } else {
+                Err("failure report with a wrong token".into())
             }
         }
         Ok(Some(other)) => Err(format!("expected a hello, got {other:?}")),
@@ -98,7 +120,8 @@ pub(crate) async fn serve(
                 }
             },
             Some(result) = pending.next(), if !pending.is_empty() => match result {
-                Ok(hello) => break hello,
+                Ok(First::Hello(hello)) => break hello,
+                Ok(First::Failure(reason, mut write)) => note_failure(&shared, reason, &mut write).await,
                 Err(reason) => tracing::warn!(parent: &shared.span, %reason, "dropped a callback connection"),
             },
             accepted = log_listener.accept() => log_channel::accepted(accepted, &log).await,
@@ -108,7 +131,7 @@ pub(crate) async fn serve(
     drop(listener);
     let (reader, writer, pid, addr) = hello;
     // Keep no buffer while holding the control channel for its whole life.
-    let mut reader = reader.into_inner();
+    let mut reader = ControlReader::new_after(reader);
     if pid != shared.group.pid() {
         tracing::debug!(parent: &shared.span, hello_pid = pid, "hello from a pid other than the leader");
     }
@@ -127,27 +150,31 @@ pub(crate) async fn serve(
     ) {
         tracing::info!(parent: &shared.span, %addr, "ready");
     }
-    // Hold the control channel (anything the child sends on it is ignored)
-    // and keep accepting log connections until the proc ends.
+    // Hold the control channel (noting a failure report; anything else the
+    // child sends on it is ignored) and keep accepting log connections
+    // until the proc ends.
     let mut control_open = true;
     loop {
         tokio::select! {
             _ = shared.exited.cancelled() => break,
-            _ = until_closed(&mut reader), if control_open => {
-                tracing::debug!(parent: &shared.span, "child closed its control connection");
-                control_open = false;
-                *shared.control.lock().await = None;
-            }
+            frame = reader.next(), if control_open => match frame {
+                Some(Ok(ChildFrame::Failure { reason, .. })) => {
+                    if let Some(writer) = shared.control.lock().await.as_mut() {
+                        note_failure(&shared, reason, writer).await;
+                    }
+                }
+                Some(Ok(other)) => tracing::debug!(parent: &shared.span, frame = ?other, "ignored a frame on the control connection"),
+                Some(Err(err)) => tracing::warn!(parent: &shared.span, %err, "ignored a malformed frame on the control connection"),
+                None => {
+                    tracing::debug!(parent: &shared.span, "child closed its control connection");
+                    control_open = false;
+                    *shared.control.lock().await = None;
+                }
+            },
             accepted = log_listener.accept() => log_channel::accepted(accepted, &log).await,
         }
     }
     *shared.control.lock().await = None;
-}
-
-/// Reads and discards until end of stream or an error.
-async fn until_closed(reader: &mut OwnedReadHalf) {
-    let mut scratch = [0u8; 64];
-    while let Ok(1..) = reader.read(&mut scratch).await {}
 }
 
 fn not_ready(shared: &ProcShared, timeout: Duration) {

@@ -6,6 +6,7 @@ mod callback;
 pub mod child;
 mod command;
 mod config;
+mod control;
 pub mod echo;
 mod exit_monitor;
 mod exit_watch;

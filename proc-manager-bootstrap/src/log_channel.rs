@@ -10,7 +10,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proc_manager_core::{LogLine, LogSink, LogStream, ProcId};
+use proc_manager_core::{LogLine, LogSink, LogStream, ProcId, ProcLog};
 use tokio::io::BufReader;
 use tokio::net::UnixStream;
 use tokio::net::unix::SocketAddr;
@@ -85,7 +85,7 @@ async fn connection(stream: UnixStream, target: LogTarget) {
         match frame {
             Ok(Some(ChildFrame::Log { level, message })) => {
                 line.timestamp = std::time::SystemTime::now();
-                line.bytes = format!("{level}: {message}").into();
+                line.bytes = ProcLog::record_text(&level, &message).into();
                 for sink in target.sinks.iter() {
                     sink.log(&line);
                 }

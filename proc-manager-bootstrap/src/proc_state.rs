@@ -36,7 +36,9 @@ pub(crate) struct ProcShared<O: ChildOs = PidFd> {
     pub(crate) stdout_tail: SharedTail,
     pub(crate) stderr_tail: SharedTail,
     /// Set before the manager kills the proc for a reason of its own (not
-    /// ready in time): the exit then maps to `Failed{reason}`.
+    /// ready in time), or when the child reports that its code failed (an
+    /// error or a panic; [`crate::control`]): the exit then maps to
+    /// `Failed{reason}`. The first reason wins.
     pub(crate) fail_reason: Mutex<Option<String>>,
     /// Cancelled by the exit monitor once the leader has exited.
     pub(crate) exited: CancellationToken,

@@ -30,6 +30,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// The hard cap on one frame, newline included.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// The longest failure reason a child sends ([`ChildFrame::Failure`]);
+/// longer ones are cut on a char boundary.
+pub const MAX_REASON_BYTES: usize = 16 * 1024;
+
 /// The kernel's limit on one environment string (`MAX_ARG_STRLEN`, 32 pages),
 /// counting `NAME=`, the value and the trailing NUL.
 pub const MAX_ENV_STRING_BYTES: usize = 32 * 4096;
@@ -188,6 +192,19 @@ pub enum ChildFrame {
         /// The message.
         message: String,
     },
+    /// "My code failed with `reason`; I exit next." Sent on the control
+    /// connection after a hello, or as the first frame of a fresh callback
+    /// connection when the child never became ready. The manager records
+    /// `reason` as the proc's `Failed { reason }` and answers
+    /// [`ManagerFrame::FailureNoted`]; the child waits for that (bounded)
+    /// before it exits, so the reason is recorded before the exit is seen.
+    Failure {
+        /// The token from the payload.
+        token: String,
+        /// The error's text, or `panicked: <message>` (at most
+        /// [`MAX_REASON_BYTES`]).
+        reason: String,
+    },
 }
 
 /// A frame the manager sends to a child on the control channel.
@@ -200,6 +217,8 @@ pub enum ManagerFrame {
         /// Why.
         reason: String,
     },
+    /// The [`ChildFrame::Failure`] was recorded: the child may exit.
+    FailureNoted,
 }
 
 /// A frame could not be read.
@@ -266,6 +285,17 @@ where
     line.push(b'\n');
     writer.write_all(&line).await?;
     writer.flush().await
+}
+
+/// Cuts `text` to at most `max` bytes, on a char boundary.
+pub(crate) fn truncate_on_char_boundary(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
 }
 
 /// A fresh random token (128 bits, hex).
@@ -369,6 +399,29 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, FrameError::Truncated));
+    }
+
+    #[test]
+    fn failure_frames_round_trip_and_cut_on_a_char_boundary() {
+        let frame = ChildFrame::Failure {
+            token: "t".into(),
+            reason: "panicked: boom".into(),
+        };
+        let json = serde_json::to_string(&frame).expect("json");
+        assert_eq!(
+            json,
+            r#"{"type":"failure","token":"t","reason":"panicked: boom"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ManagerFrame::FailureNoted).expect("json"),
+            r#"{"type":"failure_noted"}"#
+        );
+        let mut text = "aé".to_owned();
+        truncate_on_char_boundary(&mut text, 2);
+        assert_eq!(text, "a");
+        let mut short = "ab".to_owned();
+        truncate_on_char_boundary(&mut short, 5);
+        assert_eq!(short, "ab");
     }
 
     #[test]

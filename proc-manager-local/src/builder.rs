@@ -9,9 +9,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use proc_manager_core::{LogSink, TailBuffer};
+use proc_manager_core::{BoxError, LogSink, TailBuffer};
 
-use crate::context::ProcContext;
+use crate::context::LocalContext;
 use crate::manager::LocalProcManager;
 use crate::output::LogConfig;
 use crate::task::{Launch, launcher};
@@ -20,9 +20,9 @@ impl LocalProcManager {
     /// A manager running `f` for every proc, with default tails and no sinks.
     pub fn new<F, Fut, E>(f: F) -> Self
     where
-        F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
+        F: Fn(LocalContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<i32, E>> + Send + 'static,
-        E: fmt::Display + Send + 'static,
+        E: Into<BoxError> + 'static,
     {
         Self::builder(f).build()
     }
@@ -30,9 +30,9 @@ impl LocalProcManager {
     /// A builder for a manager running `f` for every proc.
     pub fn builder<F, Fut, E>(f: F) -> LocalProcManagerBuilder
     where
-        F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
+        F: Fn(LocalContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<i32, E>> + Send + 'static,
-        E: fmt::Display + Send + 'static,
+        E: Into<BoxError> + 'static,
     {
         LocalProcManagerBuilder::new(launcher(f))
     }
@@ -42,10 +42,10 @@ impl LocalProcManager {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use proc_manager_local::{ChannelSink, LocalProcManager, ProcContext};
+/// use proc_manager_local::{ChannelSink, LocalContext, LocalProcManager};
 ///
 /// let lines = ChannelSink::new(1024);
-/// let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
+/// let manager = LocalProcManager::builder(|ctx: LocalContext| async move {
 ///     ctx.log().stdout("hello");
 ///     Ok::<i32, std::io::Error>(0)
 /// })

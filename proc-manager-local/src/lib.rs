@@ -14,7 +14,7 @@ mod writer;
 
 pub use builder::LocalProcManagerBuilder;
 pub use config::LocalProcConfig;
-pub use context::ProcContext;
+pub use context::LocalContext;
 pub use handle::LocalProcHandle;
 pub use manager::LocalProcManager;
 pub use writer::LogWriter;
@@ -29,6 +29,6 @@ const _: fn() = || {
     send_sync::<LocalProcHandle>();
     send_sync::<LogWriter>();
     send_sync::<LocalProcConfig>();
-    send::<ProcContext>();
+    send_sync::<LocalContext>();
     send::<LocalProcManagerBuilder>();
 };

@@ -12,13 +12,13 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use proc_manager_core::{
-    ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus, SpawnError,
-    StatusCell,
+    ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus,
+    SpawnError, StatusCell,
 };
 use tokio::runtime::Handle;
 
 use crate::config::LocalProcConfig;
-use crate::context::ProcContext;
+use crate::context::LocalContext;
 use crate::handle::LocalProcHandle;
 use crate::output::LogConfig;
 use crate::shared::ProcShared;
@@ -29,10 +29,12 @@ use crate::task::{ExitGuard, Launch};
 /// as the process-spawning backends.
 ///
 /// Each proc is one task running the proc function given at construction
-/// with its own [`ProcContext`]. Its status follows the function:
-/// `Running` at spawn (with this process's pid), `Ready` on
-/// [`ProcContext::ready`], `Stopped { exit_code }` on `Ok(exit_code)`,
-/// `Failed { reason }` on `Err` (the error's `Display`) or a panic
+/// with its own [`LocalContext`] (core's [`ProcContext`](crate::ProcContext): a worker written
+/// against the trait runs here and as a bootstrap child unchanged). Its
+/// status follows the function, as on every backend: `Running` at spawn
+/// (with this process's pid), `Ready` on [`ProcContext::ready`](crate::ProcContext::ready),
+/// `Stopped { exit_code }` on `Ok(exit_code)`, `Failed { reason }` on `Err`
+/// (the error's `Display`) or a panic
 /// (`"panicked: <message>"`; the panic stays in the proc), and
 /// `Killed { signal: 9 }` when its task is aborted.
 ///
@@ -43,15 +45,17 @@ use crate::task::{ExitGuard, Launch};
 /// ```
 /// use std::time::Duration;
 /// use proc_manager_local::{
-///     ChannelAddr, LocalProcManager, ProcContext, ProcHandle, ProcId, ProcManager,
+///     BoxError, ChannelAddr, LocalProcManager, ProcContext, ProcHandle, ProcId, ProcManager,
 /// };
 ///
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let manager = LocalProcManager::new(|ctx: ProcContext| async move {
-///     ctx.ready(ChannelAddr::Local(7));
+/// async fn worker(ctx: impl ProcContext) -> Result<i32, BoxError> {
+///     ctx.ready(ChannelAddr::Local(7)).await?;
 ///     ctx.shutdown_requested().await;
-///     Ok::<i32, String>(0)
-/// });
+///     Ok(0)
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let manager = LocalProcManager::new(worker);
 /// let handle = manager.spawn(ProcId::new("worker")?, ChannelAddr::Local(1)).await?;
 /// assert_eq!(handle.ready().await?, ChannelAddr::Local(7));
 /// let status = handle.terminate(Duration::from_secs(5), "done").await?;
@@ -105,7 +109,7 @@ impl LocalProcManager {
                 log: self.log.clone(),
                 span,
             });
-            let ctx = ProcContext::new(shared.clone(), backend_addr, config.config.map(Box::new));
+            let ctx = LocalContext::new(shared.clone(), backend_addr, config.config.map(Box::new));
             let task = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));
             {
                 // Checked under the slot's lock, which the ending proc takes

@@ -1,22 +1,20 @@
 //! The task that runs one local proc: it calls the user's proc function,
-//! turns its outcome (a code, an error, a panic, or being dropped by an
+//! turns its outcome (a code, an error, a panic — caught and mapped by
+//! core's [`WorkerOutcome`], as on every backend — or being dropped by an
 //! abort) into the terminal status, and is the only writer of that status.
 //!
 //! Spawning bookkeeping (ids, the proc table) is in [`crate::manager`].
 
-use std::any::Any;
-use std::fmt::Display;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures::FutureExt;
-use proc_manager_core::ProcStatus;
+use proc_manager_core::{BoxError, ProcStatus, WorkerOutcome};
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 use tracing::Instrument;
 
-use crate::context::ProcContext;
+use crate::context::LocalContext;
 use crate::output::lock;
 use crate::shared::ProcShared;
 
@@ -26,15 +24,15 @@ pub(crate) const SIGKILL: i32 = 9;
 
 /// Starts a proc's task on a runtime; the proc function's type is erased
 /// here so the manager is not generic.
-pub(crate) type Launch = dyn Fn(&Handle, ProcContext, ExitGuard) -> AbortHandle + Send + Sync;
+pub(crate) type Launch = dyn Fn(&Handle, LocalContext, ExitGuard) -> AbortHandle + Send + Sync;
 
 /// Wraps a proc function into a [`Launch`]. One task per proc, no boxing of
 /// the proc's future.
 pub(crate) fn launcher<F, Fut, E>(f: F) -> Box<Launch>
 where
-    F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
+    F: Fn(LocalContext) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<i32, E>> + Send + 'static,
-    E: Display + Send + 'static,
+    E: Into<BoxError> + 'static,
 {
     let f = Arc::new(f);
     Box::new(move |runtime, ctx, guard| {
@@ -47,45 +45,18 @@ where
 
 /// The proc's whole life. `guard` is captured before the first poll, so a
 /// task aborted before it ever ran still reports `Killed`.
-async fn run<F, Fut, E>(f: Arc<F>, ctx: ProcContext, guard: ExitGuard)
+async fn run<F, Fut, E>(f: Arc<F>, ctx: LocalContext, guard: ExitGuard)
 where
-    F: Fn(ProcContext) -> Fut + Send + Sync + 'static,
+    F: Fn(LocalContext) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<i32, E>> + Send + 'static,
-    E: Display + Send + 'static,
+    E: Into<BoxError> + 'static,
 {
     // The call itself is inside the catch too: a panic before the first
     // await is still the proc's panic, not the manager's.
-    let outcome = AssertUnwindSafe(async move { f(ctx).await })
-        .catch_unwind()
-        .await;
-    let status = match outcome {
-        Ok(Ok(exit_code)) => ProcStatus::Stopped {
-            exit_code,
-            stderr_tail: Vec::new(),
-        },
-        Ok(Err(err)) => ProcStatus::Failed {
-            // The error's Display is user code too.
-            reason: std::panic::catch_unwind(AssertUnwindSafe(|| err.to_string()))
-                .unwrap_or_else(|_| "error (its Display panicked)".to_string()),
-            stderr_tail: Vec::new(),
-        },
-        Err(payload) => ProcStatus::Failed {
-            reason: format!("panicked: {}", panic_message(payload.as_ref())),
-            stderr_tail: Vec::new(),
-        },
-    };
+    let status = WorkerOutcome::catch(|| f(ctx))
+        .await
+        .into_status(Vec::new());
     guard.conclude(status);
-}
-
-/// The text of a panic payload (`panic!` gives a `&str` or a `String`).
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(text) = payload.downcast_ref::<&'static str>() {
-        text
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text
-    } else {
-        "non-string panic payload"
-    }
 }
 
 /// Publishes the proc's terminal status exactly once: the outcome when the
@@ -154,20 +125,4 @@ fn publish(shared: &ProcShared, mut status: ProcStatus) {
         .transition_with(|current| current.is_alive().then_some(status));
     // The task is ending: let its memory go with it.
     drop(shared.task().take());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panic_messages() {
-        let from_str = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
-        assert_eq!(panic_message(from_str.as_ref()), "boom");
-        let n = 3;
-        let from_string = std::panic::catch_unwind(|| panic!("boom {n}")).unwrap_err();
-        assert_eq!(panic_message(from_string.as_ref()), "boom 3");
-        let other = std::panic::catch_unwind(|| std::panic::panic_any(7_u8)).unwrap_err();
-        assert_eq!(panic_message(other.as_ref()), "non-string panic payload");
-    }
 }

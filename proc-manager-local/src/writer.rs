@@ -20,7 +20,7 @@ use crate::shared::ProcShared;
 /// task, one line at a time per proc, and must not write to the same proc.
 ///
 /// ```
-/// # async fn example(ctx: proc_manager_local::ProcContext) {
+/// # async fn example(ctx: proc_manager_local::LocalContext) {
 /// let log = ctx.log();
 /// log.stdout("listening");
 /// log.stderr(format!("warning: {} retries", 3));

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{Live, bounded, count, counter, id, killed, stopped};
 use proc_manager_local::{
-    BulkTerminate, ChannelAddr, LocalProcConfig, LocalProcManager, ProcContext, ProcHandle,
+    BulkTerminate, ChannelAddr, LocalContext, LocalProcConfig, LocalProcManager, ProcHandle,
     ProcManager,
 };
 use tokio::time::Instant;
@@ -19,12 +19,14 @@ use tokio::time::Instant;
 /// `"polite"` returns 0, `"stubborn"` never returns, `"exit"` returns 7 at
 /// once without waiting.
 fn scripted() -> LocalProcManager {
-    LocalProcManager::new(|ctx: ProcContext| async move {
+    LocalProcManager::new(|ctx: LocalContext| async move {
         let mode = ctx.config().and_then(|c| c.as_str()).unwrap_or("polite");
         if mode == "exit" {
             return Ok(7);
         }
-        ctx.ready(ChannelAddr::Local(1));
+        ctx.ready(ChannelAddr::Local(1))
+            .await
+            .map_err(|e| e.to_string())?;
         ctx.shutdown_requested().await;
         if mode == "stubborn" {
             std::future::pending::<()>().await;
@@ -102,10 +104,12 @@ async fn stop_operations_in_flight_are_capped() {
     let most = Arc::new(AtomicUsize::new(0));
     let manager = LocalProcManager::new({
         let (in_flight, most) = (in_flight.clone(), most.clone());
-        move |ctx: ProcContext| {
+        move |ctx: LocalContext| {
             let (in_flight, most) = (in_flight.clone(), most.clone());
             async move {
-                ctx.ready(ChannelAddr::Local(1));
+                ctx.ready(ChannelAddr::Local(1))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 ctx.shutdown_requested().await;
                 let _stopping = Live::new(&in_flight);
                 most.fetch_max(count(&in_flight), Ordering::SeqCst);
@@ -144,12 +148,14 @@ async fn one_deadline_for_the_whole_call() {
     let live = counter();
     let manager = LocalProcManager::new({
         let (asked, live) = (asked.clone(), live.clone());
-        move |ctx: ProcContext| {
+        move |ctx: LocalContext| {
             let asked = asked.clone();
             let live = Live::new(&live);
             async move {
                 let _live = live;
-                ctx.ready(ChannelAddr::Local(1));
+                ctx.ready(ChannelAddr::Local(1))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 ctx.shutdown_requested().await;
                 asked.fetch_add(1, Ordering::SeqCst);
                 std::future::pending::<()>().await;

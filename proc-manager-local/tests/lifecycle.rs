@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{bounded, count, counting_calls, exits_with, id, start, stopped};
 use proc_manager_local::{
-    ChannelAddr, ChannelTransport, LocalProcConfig, LocalProcManager, ProcContext, ProcHandle,
-    ProcManager, ProcStatus, ReadyError, SpawnError,
+    ChannelAddr, ChannelTransport, ContextError, LocalContext, LocalProcConfig, LocalProcManager,
+    ProcHandle, ProcManager, ProcStatus, ReadyError, SpawnError,
 };
 use tokio::sync::{Notify, oneshot};
 
@@ -18,11 +18,13 @@ const STOP: Duration = Duration::from_secs(10);
 /// A proc that waits for `gate`, reports ready at `local:42` and runs until
 /// asked to stop.
 fn gated(gate: Arc<Notify>) -> LocalProcManager {
-    LocalProcManager::new(move |ctx: ProcContext| {
+    LocalProcManager::new(move |ctx: LocalContext| {
         let gate = gate.clone();
         async move {
             gate.notified().await;
-            ctx.ready(ChannelAddr::Local(42));
+            ctx.ready(ChannelAddr::Local(42))
+                .await
+                .map_err(|e| e.to_string())?;
             ctx.shutdown_requested().await;
             Ok::<i32, String>(0)
         }
@@ -31,8 +33,10 @@ fn gated(gate: Arc<Notify>) -> LocalProcManager {
 
 /// A proc that reports ready and runs until asked to stop.
 fn serving() -> LocalProcManager {
-    LocalProcManager::new(|ctx: ProcContext| async move {
-        ctx.ready(ChannelAddr::Local(1));
+    LocalProcManager::new(|ctx: LocalContext| async move {
+        ctx.ready(ChannelAddr::Local(1))
+            .await
+            .map_err(|e| e.to_string())?;
         ctx.shutdown_requested().await;
         Ok::<i32, String>(0)
     })
@@ -69,7 +73,7 @@ async fn spawn_is_running_then_ready() {
 async fn context_carries_id_backend_addr_and_config() {
     let (tx, rx) = oneshot::channel();
     let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
-    let manager = LocalProcManager::new(move |ctx: ProcContext| {
+    let manager = LocalProcManager::new(move |ctx: LocalContext| {
         let tx = tx.clone();
         async move {
             let seen = (
@@ -100,7 +104,7 @@ async fn context_carries_id_backend_addr_and_config() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_code_error_and_panic_map_to_terminal_statuses() {
-    let manager = LocalProcManager::new(|ctx: ProcContext| {
+    let manager = LocalProcManager::new(|ctx: LocalContext| {
         let mode = ctx
             .config()
             .and_then(|c| c.as_str())
@@ -170,9 +174,15 @@ async fn ready_on_proc_that_ends_unready_is_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_counts_once_and_never_after_stop_requested() {
-    let manager = LocalProcManager::new(|ctx: ProcContext| async move {
-        ctx.ready(ChannelAddr::Local(1));
-        ctx.ready(ChannelAddr::Local(2));
+    let manager = LocalProcManager::new(|ctx: LocalContext| async move {
+        ctx.ready(ChannelAddr::Local(1))
+            .await
+            .map_err(|e| e.to_string())?;
+        let again = ctx.ready(ChannelAddr::Local(2)).await;
+        assert!(
+            matches!(again, Err(ContextError::AlreadyReady { .. })),
+            "{again:?}"
+        );
         ctx.shutdown_requested().await;
         assert!(ctx.is_shutdown_requested());
         Ok::<i32, String>(0)
@@ -191,12 +201,14 @@ async fn ready_counts_once_and_never_after_stop_requested() {
     let (readied_tx, readied_rx) = oneshot::channel::<()>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let channels = Arc::new(std::sync::Mutex::new(Some((readied_tx, go_rx))));
-    let late = LocalProcManager::new(move |ctx: ProcContext| {
+    let late = LocalProcManager::new(move |ctx: LocalContext| {
         let channels = channels.lock().unwrap().take();
         async move {
             let (readied, go) = channels.ok_or("spawned twice")?;
             ctx.shutdown_requested().await;
-            ctx.ready(ChannelAddr::Local(3));
+            ctx.ready(ChannelAddr::Local(3))
+                .await
+                .map_err(|_| "ready failed")?;
             let _ = readied.send(());
             let _ = go.await;
             Ok::<i32, &str>(0)

@@ -1,4 +1,4 @@
-//! A local proc's output: lines written with its `LogWriter` reach the
+//! A local proc's output: lines written with its log writer reach the
 //! manager's sinks and the bounded tails, the stderr tail ends up in the
 //! terminal status, and sinks are finished before the status is visible.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use common::{bounded, id, start};
 use proc_manager_local::{
-    ChannelAddr, ChannelSink, FileSink, LocalProcManager, LogLine, LogSink, LogStream, LogWriter,
-    ProcContext, ProcHandle, ProcManager, ProcStatus,
+    ChannelAddr, ChannelSink, FileSink, LocalContext, LocalProcManager, LogLine, LogSink,
+    LogStream, ProcHandle, ProcLog, ProcManager, ProcStatus,
 };
 use tokio::sync::oneshot;
 
@@ -49,7 +49,7 @@ async fn lines_reach_sinks_and_tails() {
     let recorder = Arc::new(Recorder::default());
     let channel = ChannelSink::new(64);
     let mut rx = channel.subscribe();
-    let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
+    let manager = LocalProcManager::builder(|ctx: LocalContext| async move {
         let log = ctx.log();
         log.stdout("one");
         log.stdout("two\nthree\n");
@@ -102,12 +102,14 @@ async fn lines_reach_sinks_and_tails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_and_panicked_procs_keep_their_stderr_tail() {
-    let manager = LocalProcManager::new(|ctx: ProcContext| async move {
+    let manager = LocalProcManager::new(|ctx: LocalContext| async move {
         ctx.log().stderr("about to go");
         if ctx.config().is_some() {
             panic!("gone");
         }
-        ctx.ready(ChannelAddr::Local(1));
+        ctx.ready(ChannelAddr::Local(1))
+            .await
+            .map_err(|e| e.to_string())?;
         std::future::pending::<()>().await;
         Ok::<i32, String>(0)
     });
@@ -141,9 +143,9 @@ async fn killed_and_panicked_procs_keep_their_stderr_tail() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lines_after_the_end_are_dropped() {
     let recorder = Arc::new(Recorder::default());
-    let (tx, rx) = oneshot::channel::<LogWriter>();
+    let (tx, rx) = oneshot::channel::<ProcLog>();
     let tx = Arc::new(Mutex::new(Some(tx)));
-    let manager = LocalProcManager::builder(move |ctx: ProcContext| {
+    let manager = LocalProcManager::builder(move |ctx: LocalContext| {
         let tx = tx.lock().unwrap().take();
         async move {
             let log = ctx.log();
@@ -174,7 +176,7 @@ async fn lines_after_the_end_are_dropped() {
 async fn file_sink_is_flushed_when_the_status_is_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("procs.log");
-    let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
+    let manager = LocalProcManager::builder(|ctx: LocalContext| async move {
         ctx.log().stdout("to the file");
         ctx.log().stderr("and this");
         Ok::<i32, String>(0)
@@ -205,7 +207,7 @@ impl LogSink for Panicky {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_sink_cannot_keep_a_proc_from_ending() {
-    let manager = LocalProcManager::builder(|ctx: ProcContext| async move {
+    let manager = LocalProcManager::builder(|ctx: LocalContext| async move {
         if ctx.config().is_some() {
             ctx.log().stdout("boom");
         }

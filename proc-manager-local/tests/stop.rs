@@ -11,7 +11,7 @@ use common::{
     Live, bounded, count, counter, counting_calls, exits_with, id, killed, start, stopped,
 };
 use proc_manager_local::{
-    ChannelAddr, LocalProcManager, ProcContext, ProcHandle, ProcManager, ProcStatus, ReadyError,
+    ChannelAddr, LocalContext, LocalProcManager, ProcHandle, ProcManager, ProcStatus, ReadyError,
     TerminateError,
 };
 use tokio::time::Instant;
@@ -21,7 +21,7 @@ const MARGIN: Duration = Duration::from_secs(2);
 
 /// A proc that never reports ready, ends with 0 when asked to stop.
 fn polite_unready() -> LocalProcManager {
-    LocalProcManager::new(|ctx: ProcContext| async move {
+    LocalProcManager::new(|ctx: LocalContext| async move {
         ctx.shutdown_requested().await;
         Ok::<i32, String>(0)
     })
@@ -30,11 +30,13 @@ fn polite_unready() -> LocalProcManager {
 /// A proc that reports ready and ignores the stop request; `live` counts
 /// its futures.
 fn stubborn(live: Arc<AtomicUsize>) -> LocalProcManager {
-    LocalProcManager::new(move |ctx: ProcContext| {
+    LocalProcManager::new(move |ctx: LocalContext| {
         let live = Live::new(&live);
         async move {
             let _live = live;
-            ctx.ready(ChannelAddr::Local(1));
+            ctx.ready(ChannelAddr::Local(1))
+                .await
+                .map_err(|e| e.to_string())?;
             std::future::pending::<()>().await;
             Ok::<i32, String>(0)
         }
@@ -109,8 +111,10 @@ async fn kill_before_the_first_poll_still_reports_killed() {
 async fn concurrent_terminate_kill_and_wait_agree() {
     // On shutdown the proc yields a few times before returning, so the abort
     // and the normal end race; either may win, but all callers agree.
-    let manager = LocalProcManager::new(|ctx: ProcContext| async move {
-        ctx.ready(ChannelAddr::Local(1));
+    let manager = LocalProcManager::new(|ctx: LocalContext| async move {
+        ctx.ready(ChannelAddr::Local(1))
+            .await
+            .map_err(|e| e.to_string())?;
         ctx.shutdown_requested().await;
         for _ in 0..3 {
             tokio::task::yield_now().await;

@@ -9,18 +9,20 @@ use std::time::Duration;
 
 use common::{Live, bounded, count, counter, id, killed, stopped};
 use proc_manager_local::{
-    BulkTerminate, ChannelAddr, LocalProcManager, ProcContext, ProcHandle, ProcManager,
+    BulkTerminate, ChannelAddr, LocalContext, LocalProcManager, ProcHandle, ProcManager,
 };
 
 /// Procs that report ready and run until asked to stop; `live` counts their
 /// futures (the context included: it is moved into the future).
 fn counted(live: Arc<AtomicUsize>) -> LocalProcManager {
-    LocalProcManager::new(move |ctx: ProcContext| {
+    LocalProcManager::new(move |ctx: LocalContext| {
         let live = Live::new(&live);
         async move {
             let _live = live;
             let rank = ctx.proc_id().rank().unwrap_or(0) as u64;
-            ctx.ready(ChannelAddr::Local(rank));
+            ctx.ready(ChannelAddr::Local(rank))
+                .await
+                .map_err(|e| e.to_string())?;
             ctx.shutdown_requested().await;
             Ok::<i32, String>(0)
         }

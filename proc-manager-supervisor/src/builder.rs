@@ -41,10 +41,10 @@ impl Supervisor {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use proc_manager_local::{LocalProcManager, ProcContext};
+    /// use proc_manager_local::{LocalContext, LocalProcManager};
     /// use proc_manager_supervisor::Supervisor;
     ///
-    /// let worker = |_ctx: ProcContext| async { Ok::<i32, String>(0) };
+    /// let worker = |_ctx: LocalContext| async { Ok::<i32, String>(0) };
     /// let by_value = Supervisor::builder(LocalProcManager::new(worker));
     /// let shared = Arc::new(LocalProcManager::new(worker));
     /// let by_arc = Supervisor::builder::<LocalProcManager>(shared.clone());

@@ -21,12 +21,12 @@ use crate::shared::{Command, Shared};
 ///
 /// ```
 /// use std::time::Duration;
-/// use proc_manager_local::{ChannelAddr, LocalProcManager, ProcContext, ProcId};
+/// use proc_manager_local::{ChannelAddr, LocalContext, LocalProcManager, ProcId};
 /// use proc_manager_supervisor::{ChildSpec, Supervisor, SupervisorExit};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let manager = LocalProcManager::new(|ctx: ProcContext| async move {
-///     ctx.ready(ChannelAddr::Local(1));
+/// let manager = LocalProcManager::new(|ctx: LocalContext| async move {
+///     ctx.ready(ChannelAddr::Local(1)).await.map_err(|e| e.to_string())?;
 ///     ctx.shutdown_requested().await;
 ///     Ok::<i32, String>(0)
 /// });

@@ -12,6 +12,13 @@
 //!   was seen.
 //! - [`run_all`] runs them all into a [`ConformanceReport`];
 //!   [`crate::conformance_tests!`] expands to one named `#[test]` per check.
+//! - The worker checks ([`WORKER_CHECKS`]: a worker's `Ok(code)`, `Err(e)`
+//!   and panic end in the same status on every backend) need procs that run
+//!   the suite's reference [`worker`], written once against
+//!   [`proc_manager_core::ProcContext`]. A target whose `config` passes each
+//!   [`Behavior`] (its serde form) to such a proc runs them with
+//!   [`run_worker_checks`] or [`crate::worker_conformance_tests!`]; it must
+//!   map [`Behavior::USED`] and [`Behavior::WORKER`].
 //!
 //! A check that needs a behaviour the target cannot express, a capability it
 //! lacks or [`proc_manager_core::BulkTerminate`] is *skipped* with the
@@ -27,12 +34,17 @@ mod path;
 mod report;
 pub(crate) mod runner;
 mod target;
+mod worker;
 
 pub use checks::*;
 pub use path::{check_observed_path, is_reachable};
 pub use report::{CheckResult, ConformanceReport, Outcome};
-pub use runner::{CHECK_TIMEOUT, CHECKS, SHOULD, run_all, run_check, run_test, run_test_strict};
+pub use runner::{
+    CHECK_TIMEOUT, CHECKS, SHOULD, WORKER_CHECKS, run_all, run_check, run_test, run_test_strict,
+    run_worker_checks,
+};
 pub use target::{Behavior, Capabilities, ConformanceTarget};
+pub use worker::{WORKER_ERROR, WORKER_PANIC, worker};
 
 /// The list of checks, handed to `$callback` as `name => check_fn` pairs.
 /// One list, used by [`CHECKS`], [`run_check`] and
@@ -62,6 +74,35 @@ macro_rules! __conformance_checks {
             terminate_all_single_deadline => check_terminate_all_single_deadline,
             terminate_all_concurrency_cap => check_terminate_all_concurrency_cap,
         }
+    };
+}
+
+/// The worker checks, handed to `$callback` as `name => check_fn` pairs:
+/// one list, used by [`WORKER_CHECKS`], [`run_check`] and
+/// [`crate::worker_conformance_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __worker_conformance_checks {
+    ([$($callback:tt)*] { $($args:tt)* }) => {
+        $($callback)*! { { $($args)* }
+            worker_ok_code => check_worker_ok_code,
+            worker_error_reason => check_worker_error_reason,
+            worker_panic_reason => check_worker_panic_reason,
+        }
+    };
+}
+
+/// Expands to one `#[test]` per worker check ([`WORKER_CHECKS`]), like
+/// [`crate::conformance_tests!`], for a `$target` whose procs run the
+/// reference [`worker`](crate::conformance::worker).
+///
+/// Put `proc_manager_testkit::worker_conformance_tests!(MyWorkerTarget);`
+/// in a test file of your backend; `proc-manager-local` and
+/// `proc-manager-bootstrap` each have a `tests/worker_conformance.rs`.
+#[macro_export]
+macro_rules! worker_conformance_tests {
+    ($target:expr $(,)?) => {
+        $crate::__worker_conformance_checks!([$crate::__conformance_test_fns] { run_test_strict $target });
     };
 }
 

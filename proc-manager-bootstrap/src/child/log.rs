@@ -1,5 +1,8 @@
 //! [`LogWriter`]: structured log records from the child to the manager's
-//! log channel ([`crate::protocol::LOG_CHANNEL_ENV`]).
+//! log channel ([`crate::protocol::LOG_CHANNEL_ENV`]), and the child's
+//! [`ProcLogTarget`] behind [`ProcContext::log`](proc_manager_core::ProcContext::log):
+//! stdout/stderr lines go to the process's own stdout/stderr (the manager
+//! reads those pipes), records go over the log channel.
 //!
 //! Records are queued without blocking and sent by one background task that
 //! connects on the first record. With no channel, no runtime, a failed
@@ -7,16 +10,18 @@
 //! stalls or fails the child. Frame encoding lives in [`crate::protocol`].
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use proc_manager_core::ChannelAddr;
+use proc_manager_core::{ChannelAddr, LogStream, ProcLogTarget};
 use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, oneshot};
 
 use super::connect::connect;
-use crate::protocol::{ChildFrame, MAX_FRAME_BYTES, write_frame};
+use crate::protocol::{ChildFrame, MAX_FRAME_BYTES, truncate_on_char_boundary, write_frame};
 
 /// How many records may wait for the background task before new ones are
 /// dropped.
@@ -93,13 +98,7 @@ impl LogWriter {
     /// Queues one record with a free-form level name. Never blocks.
     pub fn record(&self, level: &str, message: impl Into<String>) {
         let mut message = message.into();
-        if message.len() > MAX_MESSAGE_BYTES {
-            let mut cut = MAX_MESSAGE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
+        truncate_on_char_boundary(&mut message, MAX_MESSAGE_BYTES);
         let frame = ChildFrame::Log {
             level: level.to_owned(),
             message,
@@ -173,6 +172,39 @@ impl LogWriter {
     }
 }
 
+/// What [`ProcContext::log`](proc_manager_core::ProcContext::log) writes
+/// to in a child. Lines are written to the process's stdout or stderr at
+/// once (a blocking write, as `println!`; the manager drains the pipes
+/// without waiting on slow sinks), records are queued for the log channel.
+impl ProcLogTarget for LogWriter {
+    fn write(&self, stream: LogStream, text: &[u8]) {
+        match stream {
+            LogStream::Stdout => write_lines(std::io::stdout().lock(), text),
+            LogStream::Stderr => write_lines(std::io::stderr().lock(), text),
+            _ => self.record("info", String::from_utf8_lossy(text)),
+        }
+    }
+
+    fn record(&self, level: &str, message: &str) {
+        LogWriter::record(self, level, message);
+    }
+
+    fn flush(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(LogWriter::flush(self))
+    }
+}
+
+/// Writes `text` as lines: a final `\n` is added unless it ends with one,
+/// so the manager splits it exactly as the in-process backend does. A
+/// closed stdio is not the proc's problem.
+fn write_lines(mut out: impl std::io::Write, text: &[u8]) {
+    let _ = out.write_all(text);
+    if !text.ends_with(b"\n") {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
 /// The background task: connects, says hello, then writes records in
 /// batches, flushing whenever the queue runs dry or a flush is asked for.
 async fn pump(
@@ -242,6 +274,15 @@ async fn pump(
 mod tests {
     use super::*;
     use crate::protocol::read_frame;
+
+    #[test]
+    fn lines_always_end_with_a_newline() {
+        let mut out = Vec::new();
+        write_lines(&mut out, b"a\nb");
+        write_lines(&mut out, b"c\n");
+        write_lines(&mut out, b"");
+        assert_eq!(out, b"a\nb\nc\n\n");
+    }
 
     #[tokio::test]
     async fn without_a_channel_records_are_dropped_and_counted() {

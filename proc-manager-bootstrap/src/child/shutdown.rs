@@ -1,55 +1,15 @@
-//! [`ShutdownReason`] and the one-shot shutdown latch that merges a stop
-//! message, SIGTERM and the end of the control connection into a single
-//! future.
+//! The one-shot shutdown latch that merges a stop message, SIGTERM and the
+//! end of the control connection into a single future of core's
+//! [`ShutdownReason`].
 //!
 //! Who feeds the latch (the SIGTERM listener, the control-channel reader)
 //! lives in the context module; this file only holds the latch.
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use proc_manager_core::ShutdownReason;
 use tokio::sync::watch;
-
-/// Why a child was asked to shut down.
-///
-/// ```
-/// use proc_manager_bootstrap::child::ShutdownReason;
-///
-/// let reason = ShutdownReason::Stop { reason: "rolling restart".into() };
-/// assert_eq!(reason.to_string(), "stop requested by the manager: rolling restart");
-/// assert!(!reason.is_manager_gone());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ShutdownReason {
-    /// The manager sent a stop message on the control channel.
-    Stop {
-        /// The reason the manager gave.
-        reason: String,
-    },
-    /// The process received SIGTERM.
-    Sigterm,
-    /// The control connection ended: the manager is gone.
-    ManagerGone,
-}
-
-impl ShutdownReason {
-    /// Whether the manager is gone (nobody is waiting for an orderly exit).
-    pub fn is_manager_gone(&self) -> bool {
-        matches!(self, Self::ManagerGone)
-    }
-}
-
-impl fmt::Display for ShutdownReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Stop { reason } => write!(f, "stop requested by the manager: {reason}"),
-            Self::Sigterm => f.write_str("received SIGTERM"),
-            Self::ManagerGone => f.write_str("the manager's control connection closed"),
-        }
-    }
-}
 
 /// A latch set once, by the first request; later requests are kept apart
 /// only for the manager-gone flag (see [`ShutdownLatch::manager_gone`]).

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use proc_manager_local::{
-    ChannelAddr, LocalProcHandle, LocalProcManager, ProcContext, ProcId, ProcManager, ProcStatus,
+    ChannelAddr, LocalContext, LocalProcHandle, LocalProcManager, ProcId, ProcManager, ProcStatus,
 };
 
 /// How long a "should happen" wait may take on a loaded machine.
@@ -77,7 +77,7 @@ pub(crate) async fn start(manager: &LocalProcManager, name: &str) -> LocalProcHa
 
 /// A manager whose procs return `Ok(code)` at once.
 pub(crate) fn exits_with(code: i32) -> LocalProcManager {
-    LocalProcManager::new(move |_ctx: ProcContext| async move { Ok::<i32, String>(code) })
+    LocalProcManager::new(move |_ctx: LocalContext| async move { Ok::<i32, String>(code) })
 }
 
 /// A manager whose procs return `Ok(0)` at once, and a count of the calls
@@ -86,7 +86,7 @@ pub(crate) fn counting_calls() -> (LocalProcManager, Arc<AtomicUsize>) {
     let calls = counter();
     let manager = LocalProcManager::new({
         let calls = calls.clone();
-        move |_ctx: ProcContext| {
+        move |_ctx: LocalContext| {
             calls.fetch_add(1, Ordering::SeqCst);
             async { Ok::<i32, String>(0) }
         }

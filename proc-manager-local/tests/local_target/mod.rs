@@ -10,59 +10,16 @@
 
 use std::time::Duration;
 
-use proc_manager_core::{BulkTerminate, ChannelAddr, ChannelTransport};
+use proc_manager_core::BulkTerminate;
 use proc_manager_local::{LocalProcConfig, LocalProcManager, ProcContext};
 
 use proc_manager_testkit::conformance::{Behavior, Capabilities, ConformanceTarget};
 
-/// Runs the [`Behavior`] carried as JSON in the proc's config. A proc
+/// Runs the [`Behavior`] carried as JSON in the proc's config: the suite's
+/// reference worker, `proc_manager_testkit::conformance::worker`. A proc
 /// without one fails.
-pub async fn act(ctx: ProcContext) -> Result<i32, String> {
-    let behavior: Behavior = ctx
-        .config()
-        .cloned()
-        .ok_or("no behaviour in the config")
-        .and_then(|v| serde_json::from_value(v).map_err(|_| "not a behaviour"))?;
-    let sleep = |ms| tokio::time::sleep(Duration::from_millis(ms));
-    let ready = || ctx.ready(ChannelAddr::any(ChannelTransport::Local));
-    match behavior {
-        Behavior::ReadyThenServe => {
-            ready();
-            ctx.shutdown_requested().await;
-            Ok(0)
-        }
-        Behavior::ReadyThenSlowStop { delay_ms } => {
-            ready();
-            ctx.shutdown_requested().await;
-            sleep(delay_ms).await;
-            Ok(0)
-        }
-        Behavior::ReadyThenIgnoreStop => {
-            ready();
-            std::future::pending().await
-        }
-        Behavior::NeverReady => {
-            ctx.shutdown_requested().await;
-            Ok(0)
-        }
-        Behavior::ExitBeforeReady { code, after_ms } => {
-            sleep(after_ms).await;
-            Ok(code)
-        }
-        Behavior::ExitAfterReady { code, after_ms } => {
-            ready();
-            sleep(after_ms).await;
-            Ok(code)
-        }
-        Behavior::WriteStderrThenExit { code, lines } => {
-            for i in 1..=lines {
-                ctx.log().stderr(format!("stderr line {i}"));
-            }
-            Ok(code)
-        }
-        // A behaviour added to the suite after this target was written.
-        other => Err(format!("the local target does not act out {other:?}")),
-    }
+pub async fn act(ctx: impl ProcContext) -> Result<i32, String> {
+    proc_manager_testkit::conformance::worker(ctx).await
 }
 
 /// The config that makes [`act`] play `behavior`.

@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proc_manager_local::{ChannelAddr, LocalProcManager, ProcContext, ProcId};
+use proc_manager_local::{ChannelAddr, LocalContext, LocalProcManager, ProcId};
 use proc_manager_supervisor::SupervisorEvent;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -90,48 +90,48 @@ impl Script {
     /// A manager whose procs follow this script.
     pub fn manager(&self) -> LocalProcManager {
         let script = self.clone();
-        LocalProcManager::new(move |ctx: ProcContext| {
+        LocalProcManager::new(move |ctx: LocalContext| {
             let act = script.next_act(ctx.proc_id().as_str());
             run(ctx, act)
         })
     }
 }
 
-async fn run(ctx: ProcContext, act: Act) -> Result<i32, String> {
+async fn run(ctx: LocalContext, act: Act) -> Result<i32, String> {
     let addr = ChannelAddr::Local(7);
     let stop = ctx.shutdown_requested();
     match act {
         Act::Serve => {
-            ctx.ready(addr);
+            ctx.ready(addr).await.map_err(|e| e.to_string())?;
             stop.await;
             Ok(0)
         }
         Act::ReadyAfter(delay) => {
             tokio::time::sleep(delay).await;
-            ctx.ready(addr);
+            ctx.ready(addr).await.map_err(|e| e.to_string())?;
             stop.await;
             Ok(0)
         }
         Act::ExitAfter(delay, code) => {
-            ctx.ready(addr);
+            ctx.ready(addr).await.map_err(|e| e.to_string())?;
             tokio::select! {
                 () = tokio::time::sleep(delay) => Ok(code),
-                () = stop => Ok(0),
+                _ = stop => Ok(0),
             }
         }
         Act::ExitBeforeReady(code) => Ok(code),
         Act::FailAfter(delay) => {
-            ctx.ready(addr);
+            ctx.ready(addr).await.map_err(|e| e.to_string())?;
             tokio::time::sleep(delay).await;
             Err("boom".to_owned())
         }
         Act::PanicAfter(delay) => {
-            ctx.ready(addr);
+            ctx.ready(addr).await.map_err(|e| e.to_string())?;
             tokio::time::sleep(delay).await;
             panic!("scripted panic");
         }
         Act::Hang => {
-            ctx.ready(addr);
+            ctx.ready(addr).await.map_err(|e| e.to_string())?;
             std::future::pending().await
         }
     }

@@ -1,7 +1,8 @@
 //! The checks, one public async function per behaviour of the contract,
 //! grouped by concern: [`lifecycle`] (spawn, ready, wait, watch), [`stop`]
-//! (terminate and kill of one proc), [`registry`] (ids and lookups) and
-//! [`bulk`] (`terminate_all`).
+//! (terminate and kill of one proc), [`registry`] (ids and lookups),
+//! [`bulk`] (`terminate_all`) and [`outcome`] (how a worker's end becomes
+//! its status; these need procs running the reference worker).
 //!
 //! The timing constants every check shares are here; the machinery that
 //! runs a check is in [`super::runner`].
@@ -10,11 +11,13 @@ use std::time::Duration;
 
 mod bulk;
 mod lifecycle;
+mod outcome;
 mod registry;
 mod stop;
 
 pub use bulk::*;
 pub use lifecycle::*;
+pub use outcome::*;
 pub use registry::*;
 pub use stop::*;
 

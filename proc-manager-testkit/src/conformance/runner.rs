@@ -236,9 +236,25 @@ macro_rules! dispatch {
         /// The name of every check, in the order [`run_all`] runs them.
         pub const CHECKS: &[&str] = &[$(stringify!($name)),*];
 
-        /// Runs the check called `name` (one of [`CHECKS`]); `None` if there
-        /// is no such check.
+        /// Runs the check called `name` (one of [`CHECKS`] or
+        /// [`WORKER_CHECKS`]); `None` if there is no such check.
         pub async fn run_check<T: ConformanceTarget>(target: &T, name: &str) -> Option<CheckResult> {
+            match name {
+                $(stringify!($name) => Some(super::checks::$check(target).await),)*
+                _ => run_worker_check(target, name).await,
+            }
+        }
+    };
+}
+
+macro_rules! dispatch_worker {
+    ({} $($name:ident => $check:ident),* $(,)?) => {
+        /// The name of every worker check, in the order
+        /// [`run_worker_checks`] runs them: they need procs running the
+        /// reference [`worker`](super::worker).
+        pub const WORKER_CHECKS: &[&str] = &[$(stringify!($name)),*];
+
+        async fn run_worker_check<T: ConformanceTarget>(target: &T, name: &str) -> Option<CheckResult> {
             match name {
                 $(stringify!($name) => Some(super::checks::$check(target).await),)*
                 _ => None,
@@ -248,12 +264,23 @@ macro_rules! dispatch {
 }
 
 crate::__conformance_checks!([dispatch] {});
+crate::__worker_conformance_checks!([dispatch_worker] {});
 
 /// Runs every check against `target`, one after the other, each with a
 /// fresh manager and bounded by [`CHECK_TIMEOUT`].
 pub async fn run_all<T: ConformanceTarget>(target: &T) -> ConformanceReport {
+    run_listed(target, CHECKS).await
+}
+
+/// Runs every worker check ([`WORKER_CHECKS`]) against `target`, as
+/// [`run_all`] does the others.
+pub async fn run_worker_checks<T: ConformanceTarget>(target: &T) -> ConformanceReport {
+    run_listed(target, WORKER_CHECKS).await
+}
+
+async fn run_listed<T: ConformanceTarget>(target: &T, names: &[&str]) -> ConformanceReport {
     let mut report = ConformanceReport::default();
-    for name in CHECKS {
+    for name in names {
         if let Some(result) = run_check(target, name).await {
             tracing::info!(target: "proc_manager_testkit::conformance", "{result}");
             report.results.push(result);

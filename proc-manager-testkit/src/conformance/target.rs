@@ -70,6 +70,19 @@ pub enum Behavior {
         /// How many lines.
         lines: u32,
     },
+    /// A worker that returns `Err(`[`super::WORKER_ERROR`]`)`, after
+    /// becoming ready if `after_ready`. Only a proc running a worker
+    /// ([`super::worker`]) can act it out; see [`Behavior::WORKER`].
+    FailWithError {
+        /// Become ready first.
+        after_ready: bool,
+    },
+    /// A worker that panics with [`super::WORKER_PANIC`], after becoming
+    /// ready if `after_ready`. Only a proc running a worker can act it out.
+    Panic {
+        /// Become ready first.
+        after_ready: bool,
+    },
 }
 
 impl Behavior {
@@ -91,6 +104,16 @@ impl Behavior {
             after_ms: 300,
         },
         Behavior::WriteStderrThenExit { code: 4, lines: 3 },
+    ];
+
+    /// The behaviours only the worker checks ([`super::WORKER_CHECKS`]) use,
+    /// beyond [`Behavior::USED`]: what a target whose procs run the suite's
+    /// reference [`super::worker`] must map too.
+    pub const WORKER: [Behavior; 4] = [
+        Behavior::FailWithError { after_ready: false },
+        Behavior::FailWithError { after_ready: true },
+        Behavior::Panic { after_ready: false },
+        Behavior::Panic { after_ready: true },
     ];
 
     /// The delay of a delayed behaviour.

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use proc_manager_local::{
-    BulkTerminate as _, ChannelAddr, LocalProcManager, ProcContext, ProcHandle as _, ProcId,
+    BulkTerminate as _, ChannelAddr, LocalContext, LocalProcManager, ProcHandle as _, ProcId,
     ProcManager as _, ProcStatus,
 };
 use tokio::sync::oneshot;
@@ -49,12 +49,13 @@ async fn tokio_tasks(n: usize) -> Result<f64> {
 
 /// The local proc: ready at once, stop on the shutdown request, exit 0.
 fn local_manager() -> LocalProcManager {
-    LocalProcManager::new(|ctx: ProcContext| async move {
+    LocalProcManager::new(|ctx: LocalContext| async move {
         ctx.ready(ChannelAddr::any(
             proc_manager_local::ChannelTransport::Local,
-        ));
+        ))
+        .await?;
         ctx.shutdown_requested().await;
-        Ok::<i32, std::convert::Infallible>(0)
+        Ok::<i32, proc_manager_local::ContextError>(0)
     })
 }
 
