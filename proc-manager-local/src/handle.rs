@@ -101,6 +101,11 @@ impl CellHandle for LocalProcHandle {
         if status.is_exit() {
             return Err(self.already_terminated(status));
         }
+        if timeout.is_zero() {
+            // No time at all: forced now, as on every backend.
+            self.abort();
+            return Ok(self.shared.cell.wait_terminal().await);
+        }
         // A proc that stops on request usually does so as soon as it runs:
         // let it run before paying for a waiter and a deadline timer, and
         // keep those out of this future (boxed, only when needed). With
