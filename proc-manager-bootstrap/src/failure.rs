@@ -10,14 +10,15 @@ use std::sync::Arc;
 
 use proc_manager_core::ProcStatus;
 
+use crate::os::ChildOs;
 use crate::proc_state::ProcShared;
 
 /// Stops the proc because of `reason` (logged at warn) if its status, when
 /// it is moved to `Stopping`, passes `applies` (say, "still `Running`" for a
 /// ready timeout). Returns `false`, doing nothing, otherwise: in particular
 /// a proc already stopping or ended keeps its own course and reason.
-pub(crate) fn stop_for(
-    shared: &Arc<ProcShared>,
+pub(crate) fn stop_for<O: ChildOs>(
+    shared: &Arc<ProcShared<O>>,
     reason: String,
     applies: impl FnOnce(&ProcStatus) -> bool,
 ) -> bool {

@@ -33,6 +33,7 @@ use proc_manager_core::{ChannelAddr, ProcStatus};
 use tokio::time::Instant;
 
 use crate::failure;
+use crate::os::ChildOs;
 use crate::proc_state::ProcShared;
 use crate::ready_driver::{deadline, deadline_after, mark_ready, not_ready};
 
@@ -126,7 +127,7 @@ struct State {
 }
 
 impl State {
-    fn handle(&mut self, shared: &Arc<ProcShared>, buf: &[u8], datagram: Datagram) {
+    fn handle<O: ChildOs>(&mut self, shared: &Arc<ProcShared<O>>, buf: &[u8], datagram: Datagram) {
         if datagram.truncated {
             tracing::warn!(parent: &shared.span, "ignored an oversized notify datagram");
             return;
@@ -146,7 +147,7 @@ impl State {
         // Dropping `datagram` closes its fds: a BARRIER=1 sender goes on.
     }
 
-    fn apply(&mut self, shared: &Arc<ProcShared>, message: Message, now: Instant) {
+    fn apply<O: ChildOs>(&mut self, shared: &Arc<ProcShared<O>>, message: Message, now: Instant) {
         if let Some(text) = message.status {
             tracing::debug!(parent: &shared.span, status = %text, "status text");
             shared.notes.set_status_text(text);
@@ -183,7 +184,7 @@ impl State {
         }
     }
 
-    fn watchdog_expired(&mut self, shared: &Arc<ProcShared>) {
+    fn watchdog_expired<O: ChildOs>(&mut self, shared: &Arc<ProcShared<O>>) {
         let period = self.watchdog.period();
         self.watchdog.stop();
         // Only a proc that is up: one being stopped is on its way out.
@@ -196,3 +197,6 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,12 +16,13 @@ use tokio::time::Instant;
 
 use crate::connect;
 use crate::failure;
+use crate::os::ChildOs;
 use crate::proc_state::ProcShared;
 use crate::readiness::ProbeTarget;
 
 /// Moves a `Running` proc to `Ready{addr}`; returns whether it did (not if
 /// it is stopping, ended or already ready).
-pub(crate) fn mark_ready(shared: &ProcShared, addr: &ChannelAddr) -> bool {
+pub(crate) fn mark_ready<O: ChildOs>(shared: &ProcShared<O>, addr: &ChannelAddr) -> bool {
     let became = shared.cell.transition_with(|s| match s {
         ProcStatus::Running { pid, started_at } => Some(ProcStatus::Ready {
             pid: *pid,
@@ -56,7 +57,7 @@ pub(crate) async fn deadline(at: Option<Instant>) {
 
 /// The ready deadline passed: a proc still `Running` is stopped politely
 /// and ends `Failed{"not ready within …"}`.
-pub(crate) fn not_ready(shared: &Arc<ProcShared>, timeout: Duration) {
+pub(crate) fn not_ready<O: ChildOs>(shared: &Arc<ProcShared<O>>, timeout: Duration) {
     failure::stop_for(shared, format!("not ready within {timeout:?}"), |s| {
         matches!(s, ProcStatus::Running { .. })
     });
