@@ -1,6 +1,6 @@
 //! The notify decisions ([`State`]), the manager's own stops (watchdog,
-//! ready timeout) and `signal`,
-//! run against the fake child of [`crate::os::fake`] with a paused clock.
+//! ready timeout) and `signal`, run against the fake child of
+//! [`crate::os::fake`] with a paused clock.
 
 use std::sync::Arc;
 use std::time::Duration;
