@@ -1,6 +1,6 @@
 //! The [`Readiness::Connect`](crate::Readiness::Connect) probe: connect to
-//! the proc's address until a connection succeeds, waiting a short, growing
-//! delay between attempts ([`Backoff`]), never spinning.
+//! the proc's address until a connection succeeds, waiting a short, then
+//! growing delay between attempts ([`Backoff`]), never spinning.
 //!
 //! What happens once it succeeds (and when it never does) is
 //! [`crate::ready_driver`]'s business.
@@ -12,24 +12,32 @@ use tokio::net::{TcpStream, UnixStream};
 
 use crate::readiness::ProbeTarget;
 
-/// The first delay between two attempts.
+/// The delay between the first attempts: the timer's resolution, so a
+/// server that starts listening a moment after the spawn is seen within
+/// about a millisecond.
 const FIRST_DELAY: Duration = Duration::from_millis(1);
+/// How many attempts are spaced by [`FIRST_DELAY`] before the delay grows.
+const QUICK_ATTEMPTS: u32 = 10;
 /// The longest delay between two attempts.
 const MAX_DELAY: Duration = Duration::from_millis(50);
 /// How long one attempt may take (a filtered TCP port never answers).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The delays between connection attempts: doubling from 1 ms up to 50 ms,
-/// so a fast server is seen within a millisecond or two and a slow one costs
-/// at most 20 attempts a second.
+/// The delays between connection attempts: 1 ms for the first ten (most
+/// servers are up within a few milliseconds of the spawn), then doubling up
+/// to 50 ms, so a slow server costs at most 20 attempts a second.
 #[derive(Debug, Clone)]
 pub(crate) struct Backoff {
+    attempts: u32,
     next: Duration,
 }
 
 impl Backoff {
     pub(crate) fn new() -> Self {
-        Self { next: FIRST_DELAY }
+        Self {
+            attempts: 0,
+            next: FIRST_DELAY,
+        }
     }
 }
 
@@ -37,9 +45,12 @@ impl Iterator for Backoff {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        let delay = self.next;
+        self.attempts = self.attempts.saturating_add(1);
+        if self.attempts <= QUICK_ATTEMPTS {
+            return Some(FIRST_DELAY);
+        }
         self.next = self.next.saturating_mul(2).min(MAX_DELAY);
-        Some(delay)
+        Some(self.next)
     }
 }
 
@@ -80,12 +91,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_up_to_a_cap() {
+    fn backoff_is_quick_first_then_doubles_up_to_a_cap() {
         let delays: Vec<u64> = Backoff::new()
-            .take(9)
+            .take(18)
             .map(|d| u64::try_from(d.as_millis()).expect("small"))
             .collect();
-        assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 50, 50, 50]);
+        let mut expected = vec![1; 10];
+        expected.extend([2, 4, 8, 16, 32, 50, 50, 50]);
+        assert_eq!(delays, expected);
     }
 
     #[tokio::test]

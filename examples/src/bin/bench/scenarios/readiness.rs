@@ -115,7 +115,7 @@ pub(crate) async fn readiness_modes(ctx: &Ctx) -> Result<Row> {
              = Readiness::Notify (a plain child binds its socket, sends READY=1 to \
              $NOTIFY_SOCKET); baseline = Readiness::Callback (the ready_wait bootstrap child); \
              connect_ms/connect_ratio = Readiness::Connect (a plain child listens, the manager \
-             probes with a 1 ms..50 ms back-off)."
+             probes every 1 ms ten times, then with a back-off to 50 ms)."
         ),
     };
     let mut row = summarise(spec, samples);
