@@ -15,14 +15,11 @@
 //! spawner thread kills a child whose caller went away). Which ids may be
 //! spawned, and publishing the handle, is [`crate::registry`]'s business.
 
-use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use proc_manager_core::{
     ChannelAddr, LogStream, ProcId, ProcStatus, SpawnError, StatusCell, TailBuffer,
@@ -34,18 +31,19 @@ use tracing::Instrument;
 
 use crate::callback;
 use crate::command::BootstrapCommand;
-use crate::config::{BootstrapProcConfig, Options, StdinMode, StdioMode};
+use crate::config::{BootstrapProcConfig, Options, StdioMode};
 use crate::exit_monitor::Monitor;
 use crate::exit_watch::wait_exit;
 use crate::handle::BootstrapProcHandle;
 use crate::log_channel::LogTarget;
 use crate::log_match::LineMatch;
-use crate::notify::{NOTIFY_SOCKET_ENV, NotifySocket, WATCHDOG_PID_ENV, WATCHDOG_USEC_ENV};
+use crate::notify::NotifySocket;
 use crate::proc_state::ProcShared;
-use crate::protocol::{BOOTSTRAP_MODE_ENV, Bootstrap, LOG_CHANNEL_ENV, PROTOCOL_VERSION};
+use crate::protocol::{Bootstrap, PROTOCOL_VERSION};
 use crate::readiness::ReadyPlan;
 use crate::ready_driver::{self, Trigger};
 use crate::runtime_dir::{MAX_SOCKET_PATH, ProcDir, RuntimeDir};
+use crate::spawn_command::{ChildEnv, build_command};
 use crate::spawner::{self, SpawnFailure};
 use crate::stdio::{LineSplitter, SharedTail};
 use crate::table::GroupTable;
@@ -396,77 +394,4 @@ fn payload(
         reason: err.to_string(),
     })?;
     Ok((token, payload))
-}
-
-/// The variables the manager itself gives a child, by readiness mode.
-enum ChildEnv<'a> {
-    /// Callback mode: the payload and the log channel's address.
-    Protocol {
-        payload: &'a str,
-        log_addr: &'a ChannelAddr,
-    },
-    /// Notify mode: the socket and the watchdog period.
-    Notify {
-        socket: &'a Path,
-        watchdog: Option<Duration>,
-    },
-    /// Nothing.
-    Plain,
-}
-
-fn build_command(
-    spec: &BootstrapCommand,
-    stdio: StdioMode,
-    stdin: StdinMode,
-    config: &BootstrapProcConfig,
-    child_env: &ChildEnv<'_>,
-) -> Command {
-    let mut command = Command::new(&spec.program);
-    if let Some(arg0) = &spec.arg0 {
-        command.arg0(arg0);
-    }
-    command.args(&spec.args);
-    // Never pass on the manager's own protocol or notify variables (a
-    // manager that is itself a bootstrap child, or runs under systemd):
-    // only the ones set below for this proc's mode.
-    for key in [
-        BOOTSTRAP_MODE_ENV,
-        LOG_CHANNEL_ENV,
-        NOTIFY_SOCKET_ENV,
-        WATCHDOG_USEC_ENV,
-        WATCHDOG_PID_ENV,
-    ] {
-        command.env_remove(key);
-    }
-    spec.apply_env(&mut command);
-    command.envs(&config.env);
-    match child_env {
-        ChildEnv::Protocol { payload, log_addr } => {
-            command
-                .env(BOOTSTRAP_MODE_ENV, payload)
-                .env(LOG_CHANNEL_ENV, OsString::from(log_addr.to_string()));
-        }
-        ChildEnv::Notify { socket, watchdog } => {
-            command.env(NOTIFY_SOCKET_ENV, socket);
-            if let Some(period) = watchdog {
-                command.env(WATCHDOG_USEC_ENV, period.as_micros().to_string());
-            }
-        }
-        ChildEnv::Plain => {}
-    }
-    command
-        .stdin(match stdin {
-            StdinMode::Piped => Stdio::piped(),
-            _ => Stdio::null(),
-        })
-        // Its own group, set by posix_spawn itself (no pre_exec).
-        .process_group(0);
-    if let Some(cwd) = &spec.cwd {
-        command.current_dir(cwd);
-    }
-    match stdio {
-        StdioMode::Captured => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
-        StdioMode::Inherit => command.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
-    };
-    command
 }

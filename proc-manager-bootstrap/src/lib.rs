@@ -29,6 +29,7 @@ mod ready_driver;
 mod registry;
 mod runtime_dir;
 mod signal;
+mod spawn_command;
 mod spawner;
 mod stdio;
 mod stop;
