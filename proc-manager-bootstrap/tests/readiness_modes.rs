@@ -289,7 +289,8 @@ async fn a_silent_proc_is_stopped_by_its_watchdog() {
         .await
         .unwrap();
     wait_line(&mut lines, "silent", "usec=300000").await;
-    within(SHOULD, "ready", handle.ready()).await.unwrap();
+    // No `ready()` here: on a slow machine the watchdog may already have
+    // fired. Its reason says the proc was ready (the clock starts there).
     match wait_end(&handle).await {
         ProcStatus::Failed { reason, .. } => {
             assert_eq!(reason, "watchdog: no WATCHDOG=1 within 300ms")
