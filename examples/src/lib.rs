@@ -1,4 +1,6 @@
 //! Example code for proc-manager: a third-party backend written only against
-//! the core traits. The runnable programs are under `src/bin/`.
+//! the core traits, and helpers the runnable programs (under `src/bin/`)
+//! share.
 
 pub mod sh_backend;
+pub mod show;

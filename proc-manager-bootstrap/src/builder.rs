@@ -1,6 +1,7 @@
 //! [`BootstrapProcManagerBuilder`]: the options of a
-//! [`BootstrapProcManager`](crate::BootstrapProcManager) (stdio, tail size, sinks, ready timeout, group
-//! kill on exit, runtime dir).
+//! [`BootstrapProcManager`](crate::BootstrapProcManager) (stdio, stdin, tail
+//! size, sinks, readiness, ready timeout, stop signal and timeout, group kill
+//! on exit, runtime dir).
 //!
 //! What the options do is the launcher's business ([`crate::launcher`]);
 //! `build` is with the manager ([`crate::manager`]), so this file does not
@@ -13,9 +14,11 @@ use std::time::Duration;
 use proc_manager_core::LogSink;
 
 use crate::command::BootstrapCommand;
-use crate::config::{Options, StdioMode};
+use crate::config::{Options, StdinMode, StdioMode};
 use crate::launcher::Launcher;
+use crate::readiness::Readiness;
 use crate::runtime_dir::RuntimeDir;
+use crate::signal::Signal;
 
 /// Builds a [`BootstrapProcManager`](crate::BootstrapProcManager).
 ///
@@ -82,10 +85,41 @@ impl BootstrapProcManagerBuilder {
         self
     }
 
-    /// How long a proc may take to call back (default 30 s); a proc can
-    /// override it in its [`crate::BootstrapProcConfig`].
-    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
-        self.options.ready_timeout = timeout;
+    /// How long a proc may take to be ready, whatever its readiness mode;
+    /// `None` (or `Duration::MAX`) waits forever. Unset, it is 30 s for
+    /// [`Readiness::Callback`] and forever for the other modes. A proc can
+    /// override it in its [`crate::BootstrapProcConfig`]. When it runs out
+    /// the proc is stopped politely (stop signal, SIGKILL after the stop
+    /// timeout) and ends `Failed{"not ready within …"}`.
+    pub fn ready_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.options.ready_timeout = Some(timeout.into().unwrap_or(Duration::MAX));
+        self
+    }
+
+    /// How procs are known to be ready (default [`Readiness::Callback`]);
+    /// per spawn with [`crate::BootstrapProcConfig::readiness`].
+    pub fn readiness(mut self, readiness: Readiness) -> Self {
+        self.options.readiness = readiness;
+        self
+    }
+
+    /// The polite stop request for procs without a control connection
+    /// (default SIGTERM; nginx wants SIGQUIT, PostgreSQL SIGINT).
+    pub fn stop_signal(mut self, signal: Signal) -> Self {
+        self.options.stop.signal = signal;
+        self
+    }
+
+    /// How long a stop the manager starts itself (ready timeout, watchdog)
+    /// waits after the polite request before SIGKILL (default 5 s).
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.options.stop.timeout = timeout;
+        self
+    }
+
+    /// The procs' stdin (default [`StdinMode::Null`]).
+    pub fn stdin(mut self, mode: StdinMode) -> Self {
+        self.options.stdin = mode;
         self
     }
 

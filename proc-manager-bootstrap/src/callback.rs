@@ -15,16 +15,16 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use proc_manager_core::{ChannelAddr, ProcStatus};
+use proc_manager_core::ChannelAddr;
 use tokio::io::BufReader;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::time::Instant;
 
 use crate::control::{ControlReader, note_failure};
 use crate::log_channel::{self, LogTarget};
 use crate::proc_state::ProcShared;
 use crate::protocol::{ChildFrame, FrameError, read_frame, tokens_match};
+use crate::ready_driver;
 
 /// How long one connection may take to send its hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,8 +85,9 @@ async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<First, String
 }
 
 /// Serves the callback socket of one proc until it is ready (then holds the
-/// control channel) or has ended. Not ready by `deadline`: the proc is
-/// marked for `Failed{"not ready within …"}` and killed.
+/// control channel) or has ended. Not ready within `ready_timeout` (`None`:
+/// no deadline): the proc is stopped and ends `Failed{"not ready within …"}`
+/// ([`ready_driver::not_ready`]).
 ///
 /// The same task accepts the proc's log-channel connections (one task each)
 /// until the proc ends: one task per proc serves both sockets.
@@ -96,17 +97,19 @@ pub(crate) async fn serve(
     log: LogTarget,
     shared: Arc<ProcShared>,
     token: String,
-    ready_timeout: Duration,
+    ready_timeout: Option<Duration>,
 ) {
     let token: Arc<str> = Arc::from(token);
-    let deadline = Instant::now() + ready_timeout;
+    let mut deadline = ready_driver::deadline_after(ready_timeout);
     let mut pending = FuturesUnordered::new();
     let hello = loop {
         tokio::select! {
             _ = shared.exited.cancelled() => return,
-            _ = tokio::time::sleep_until(deadline) => {
-                not_ready(&shared, ready_timeout);
-                return;
+            () = ready_driver::deadline(deadline), if deadline.is_some() => {
+                deadline = None;
+                if let Some(timeout) = ready_timeout {
+                    ready_driver::not_ready(&shared, timeout);
+                }
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) if pending.len() < MAX_PENDING => {
@@ -136,20 +139,7 @@ pub(crate) async fn serve(
         tracing::debug!(parent: &shared.span, hello_pid = pid, "hello from a pid other than the leader");
     }
     *shared.control.lock().await = Some(writer);
-    let became_ready = shared.cell.transition_with(|s| match s {
-        ProcStatus::Running { pid, started_at } => Some(ProcStatus::Ready {
-            pid: *pid,
-            started_at: *started_at,
-            addr: addr.clone(),
-        }),
-        _ => None,
-    });
-    if matches!(
-        became_ready,
-        Ok((ProcStatus::Running { .. }, ProcStatus::Ready { .. }))
-    ) {
-        tracing::info!(parent: &shared.span, %addr, "ready");
-    }
+    ready_driver::mark_ready(&shared, &addr);
     // Hold the control channel (noting a failure report; anything else the
     // child sends on it is ignored) and keep accepting log connections
     // until the proc ends.
@@ -175,17 +165,4 @@ pub(crate) async fn serve(
         }
     }
     *shared.control.lock().await = None;
-}
-
-fn not_ready(shared: &ProcShared, timeout: Duration) {
-    if !shared.stopping_from_running() {
-        // A stop is already under way, or the proc ended: nothing to do.
-        return;
-    }
-    let reason = format!("not ready within {timeout:?}");
-    tracing::warn!(parent: &shared.span, %reason, "killing the proc");
-    shared.set_fail_reason(reason);
-    if let Err(err) = shared.force_kill() {
-        tracing::warn!(parent: &shared.span, %err, "SIGKILL failed");
-    }
 }

@@ -33,6 +33,10 @@ pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// The same, when the proc was being stopped (the caller is waiting).
 pub(crate) const STOPPING_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// How long the exit waits for a readiness server to read what the proc
+/// sent before it exited.
+const LAST_WORDS_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// What the monitor owns.
 pub(crate) struct Monitor<O: ChildOs = PidFd> {
     pub(crate) shared: Arc<ProcShared<O>>,
@@ -42,6 +46,10 @@ pub(crate) struct Monitor<O: ChildOs = PidFd> {
     pub(crate) sinks: Arc<[Arc<dyn LogSink>]>,
     pub(crate) proc_dir: PathBuf,
     pub(crate) kill_group_on_exit: bool,
+    /// A readiness server whose last messages count for the end (notify:
+    /// an `ERRNO=` sent just before exiting); awaited, briefly, before the
+    /// terminal status is made.
+    pub(crate) last_words: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl<O: ChildOs> Monitor<O> {
@@ -55,6 +63,7 @@ impl<O: ChildOs> Monitor<O> {
             sinks,
             proc_dir,
             kill_group_on_exit,
+            last_words,
         } = self;
         let group = shared.group.clone();
         // Forward output while waiting for the exit, in this one task.
@@ -104,8 +113,17 @@ impl<O: ChildOs> Monitor<O> {
         table.remove(group.pid());
         remove_proc_dir_later(proc_dir);
         *shared.control.lock().await = None;
+        if let Some(task) = last_words {
+            if tokio::time::timeout(LAST_WORDS_TIMEOUT, task)
+                .await
+                .is_err()
+            {
+                tracing::debug!("the readiness server did not finish in time");
+            }
+        }
         let stderr_tail = lock_tail(&shared.stderr_tail).lines();
         let status = terminal_status(shared.fail_reason(), reaped, stderr_tail);
+        let status = crate::proc_notes::explain(status, shared.notes.failure_detail());
         tracing::info!(%status, "ended");
         if let Err(err) = shared.cell.transition(status) {
             tracing::warn!(%err, "terminal status refused");
@@ -190,6 +208,7 @@ pub(crate) fn fake_monitor(
         sinks: Arc::from(Vec::new()),
         proc_dir: std::env::temp_dir().join("proc-manager-no-such-dir"),
         kill_group_on_exit,
+        last_words: None,
     };
     (shared, monitor)
 }

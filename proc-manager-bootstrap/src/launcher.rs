@@ -1,10 +1,13 @@
 //! [`Launcher`]: what a manager needs to start procs (the command, the
 //! options, the runtime dir, the table of live groups) and one spawn, step
-//! by step: make the private dir and bind the callback and log sockets,
-//! build the command with the payload, fork it on the spawner thread, mark
-//! `Running{pid}`, and start the proc's two tasks: the socket server
-//! (callback and log channel) and the exit monitor (which also forwards the
-//! output).
+//! by step: check the readiness mode and settings (bad input is refused
+//! before anything is made), make the private dir and what the mode needs in
+//! it (callback and log sockets with the payload, or the notify socket),
+//! build the command (the spawn's own or the manager's) with the mode's
+//! variables, fork it on the spawner thread, mark `Running{pid}`, and start
+//! the proc's tasks: the mode's driver (callback server, notify server, or
+//! probe) and the exit monitor (which also forwards the output and runs the
+//! `LogLine` watch).
 //!
 //! Every step that can fail comes before the fork or undoes itself, so a
 //! failed spawn leaves nothing behind (no dir, no table entry). After the
@@ -12,12 +15,9 @@
 //! spawner thread kills a child whose caller went away). Which ids may be
 //! spawned, and publishing the handle, is [`crate::registry`]'s business.
 
-use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -26,6 +26,7 @@ use proc_manager_core::{
 };
 use tokio::net::UnixListener;
 use tokio::net::unix::pipe;
+use tokio::process::ChildStdin;
 use tracing::Instrument;
 
 use crate::callback;
@@ -35,9 +36,14 @@ use crate::exit_monitor::Monitor;
 use crate::exit_watch::wait_exit;
 use crate::handle::BootstrapProcHandle;
 use crate::log_channel::LogTarget;
+use crate::log_match::LineMatch;
+use crate::notify::NotifySocket;
 use crate::proc_state::ProcShared;
-use crate::protocol::{BOOTSTRAP_MODE_ENV, Bootstrap, LOG_CHANNEL_ENV, PROTOCOL_VERSION};
+use crate::protocol::{Bootstrap, PROTOCOL_VERSION};
+use crate::readiness::ReadyPlan;
+use crate::ready_driver::{self, Trigger};
 use crate::runtime_dir::{MAX_SOCKET_PATH, ProcDir, RuntimeDir};
+use crate::spawn_command::{ChildEnv, build_command};
 use crate::spawner::{self, SpawnFailure};
 use crate::stdio::{LineSplitter, SharedTail};
 use crate::table::GroupTable;
@@ -121,6 +127,15 @@ impl Launcher {
     }
 }
 
+/// What the callback protocol needs bound before the fork.
+struct CallbackSetup {
+    token: String,
+    payload: String,
+    log_addr: ChannelAddr,
+    listener: UnixListener,
+    log_listener: UnixListener,
+}
+
 async fn launch(
     launcher: &Launcher,
     proc_id: ProcId,
@@ -129,40 +144,45 @@ async fn launch(
 ) -> Result<BootstrapProcHandle, SpawnError> {
     let span = tracing::info_span!("proc", proc_id = %proc_id, pid = tracing::field::Empty);
     let options = &launcher.options;
-    let ready_timeout = config.ready_timeout.unwrap_or(options.ready_timeout);
+    let settings = options.resolve(&config);
+    // Bad input is refused before anything is made.
+    let plan = ReadyPlan::new(
+        &settings.readiness,
+        &proc_id,
+        options.stdio == StdioMode::Captured,
+    )?;
+    if config.watchdog.is_some() && !matches!(plan, ReadyPlan::Notify(_)) {
+        return Err(SpawnError::BadConfig {
+            proc_id,
+            reason: "a watchdog needs Readiness::Notify (it is fed by WATCHDOG=1)".into(),
+        });
+    }
+    let spec = config.command.as_ref().unwrap_or(&launcher.command);
 
     launcher.runtime.ensure().map_err(io_err(&proc_id))?;
     let dir_path = launcher.runtime.next_proc_dir();
-    let callback_addr = socket_addr(&proc_id, &dir_path.join("cb.sock"))?;
-    let log_addr = socket_addr(&proc_id, &dir_path.join("log.sock"))?;
-    let token = crate::protocol::generate_token().map_err(io_err(&proc_id))?;
-    let payload = Bootstrap::Proc {
-        version: PROTOCOL_VERSION,
-        proc_id: proc_id.clone(),
-        backend_addr,
-        callback_addr: callback_addr.clone(),
-        socket_dir: dir_path.clone(),
-        parent_pid: std::process::id(),
-        token: token.clone(),
-        config: config.config.clone(),
-    }
-    .encode()
-    .map_err(|err| SpawnError::BadConfig {
-        proc_id: proc_id.clone(),
-        reason: err.to_string(),
-    })?;
-
-    let dir = ProcDir::create(dir_path).map_err(io_err(&proc_id))?;
-    let callback_listener = bind(&proc_id, &callback_addr)?;
-    let log_listener = bind(&proc_id, &log_addr)?;
-    let command = build_command(launcher, &config, payload, &log_addr);
+    // Removed again on drop, unless kept once the child runs.
+    let dir = ProcDir::create(dir_path.clone()).map_err(io_err(&proc_id))?;
+    let (mode, line_regex) = prepare_mode(plan, &proc_id, &dir_path, backend_addr, &config)?;
+    let child_env = match &mode {
+        Mode::Callback(callback) => ChildEnv::Protocol {
+            payload: &callback.payload,
+            log_addr: &callback.log_addr,
+        },
+        Mode::Notify { path, .. } => ChildEnv::Notify {
+            socket: path,
+            watchdog: config.watchdog,
+        },
+        Mode::Driven { .. } => ChildEnv::Plain,
+    };
+    let command = build_command(spec, options.stdio, settings.stdin, &config, &child_env);
 
     let spawned = spawner::spawn(command, launcher.table.clone())
         .await
         .map_err(|failure| match failure {
             SpawnFailure::Exec(source) => SpawnError::BadCommand {
                 proc_id: proc_id.clone(),
-                program: launcher.command.program.display().to_string(),
+                program: spec.program.display().to_string(),
                 source,
             },
             SpawnFailure::Setup(source) => io_err(&proc_id)(source),
@@ -177,6 +197,16 @@ async fn launch(
         child.stdout.take().map(OwnedFd::from),
         child.stderr.take().map(OwnedFd::from),
     );
+    let stdin = child
+        .stdin
+        .take()
+        .and_then(|stdin| match ChildStdin::from_std(stdin) {
+            Ok(stdin) => Some(stdin),
+            Err(err) => {
+                tracing::warn!(parent: &span, %err, "cannot hand out the child's stdin");
+                None
+            }
+        });
     drop(child);
 
     let cell = StatusCell::new(proc_id.clone());
@@ -190,15 +220,25 @@ async fn launch(
             options.tail_bytes,
         )))
     };
-    let shared = Arc::new(ProcShared::new(
-        proc_id.clone(),
-        cell,
-        group.clone(),
-        new_tail(),
-        new_tail(),
-        span.clone(),
-    ));
+    let shared = Arc::new(
+        ProcShared::new(
+            proc_id.clone(),
+            cell,
+            group.clone(),
+            new_tail(),
+            new_tail(),
+            span.clone(),
+        )
+        .with_stop(settings.stop)
+        .with_stdin(stdin),
+    );
 
+    let watch = line_regex.map(|(regex, addr)| {
+        let on_ready = shared.clone();
+        Arc::new(LineMatch::new(regex, move || {
+            ready_driver::mark_ready(&on_ready, &addr);
+        }))
+    });
     let mut outputs = Vec::new();
     if options.stdio == StdioMode::Captured {
         let streams = [
@@ -210,7 +250,11 @@ async fn launch(
             match pipe::Receiver::from_owned_fd(fd) {
                 Ok(rx) => {
                     let sinks = options.sinks.clone();
-                    let splitter = LineSplitter::new(proc_id.clone(), stream, sinks, tail.clone());
+                    let mut splitter =
+                        LineSplitter::new(proc_id.clone(), stream, sinks, tail.clone());
+                    if let Some(watch) = &watch {
+                        splitter = splitter.with_watch(watch.clone());
+                    }
                     outputs.push((rx, splitter));
                 }
                 Err(err) => {
@@ -220,23 +264,43 @@ async fn launch(
         }
     }
 
-    let log = LogTarget {
-        proc_id: proc_id.clone(),
-        token: Arc::from(token.as_str()),
-        sinks: options.sinks.clone(),
-        exited: shared.exited.clone(),
-    };
-    tokio::spawn(
-        callback::serve(
-            callback_listener,
-            log_listener,
-            log,
-            shared.clone(),
-            token,
-            ready_timeout,
-        )
-        .instrument(span.clone()),
-    );
+    let ready_timeout = settings.ready_timeout;
+    let mut last_words = None;
+    match mode {
+        Mode::Callback(callback) => {
+            let log = LogTarget {
+                proc_id: proc_id.clone(),
+                token: Arc::from(callback.token.as_str()),
+                sinks: options.sinks.clone(),
+                exited: shared.exited.clone(),
+            };
+            tokio::spawn(
+                callback::serve(
+                    callback.listener,
+                    callback.log_listener,
+                    log,
+                    shared.clone(),
+                    callback.token,
+                    ready_timeout,
+                )
+                .instrument(span.clone()),
+            );
+        }
+        Mode::Notify { socket, addr, .. } => {
+            let server = crate::notify::Server {
+                socket,
+                shared: shared.clone(),
+                addr,
+                ready_timeout,
+                watchdog: config.watchdog,
+                cgroup: None,
+            };
+            last_words = Some(tokio::spawn(server.run().instrument(span.clone())));
+        }
+        Mode::Driven { trigger, addr } => {
+            ready_driver::start(&shared, trigger, addr, ready_timeout);
+        }
+    }
     let monitor = Monitor {
         shared: shared.clone(),
         table: launcher.table.clone(),
@@ -244,6 +308,7 @@ async fn launch(
         sinks: options.sinks.clone(),
         proc_dir: dir.keep(),
         kill_group_on_exit: options.kill_group_on_exit,
+        last_words,
     };
     tokio::spawn(monitor.run(wait_exit(group)).instrument(span.clone()));
 
@@ -252,32 +317,81 @@ async fn launch(
     Ok(handle)
 }
 
-fn build_command(
-    launcher: &Launcher,
+/// A readiness mode with what it needs made before the fork.
+enum Mode {
+    /// The bootstrap protocol: payload, callback and log sockets.
+    Callback(CallbackSetup),
+    /// The notify protocol: its datagram socket.
+    Notify {
+        socket: NotifySocket,
+        path: PathBuf,
+        addr: ChannelAddr,
+    },
+    /// A mode driven by [`ready_driver::start`].
+    Driven { trigger: Trigger, addr: ChannelAddr },
+}
+
+/// Makes what `plan` needs in the proc's dir `dir`. For `LogLine`, also
+/// returns the pattern and address for the line watch.
+fn prepare_mode(
+    plan: ReadyPlan,
+    proc_id: &ProcId,
+    dir: &Path,
+    backend_addr: ChannelAddr,
     config: &BootstrapProcConfig,
-    payload: String,
-    log_addr: &ChannelAddr,
-) -> Command {
-    let spec = &launcher.command;
-    let mut command = Command::new(&spec.program);
-    if let Some(arg0) = &spec.arg0 {
-        command.arg0(arg0);
+) -> Result<(Mode, Option<(regex::bytes::Regex, ChannelAddr)>), SpawnError> {
+    let driven = |trigger, addr| Mode::Driven { trigger, addr };
+    Ok(match plan {
+        ReadyPlan::Callback => {
+            let callback_addr = socket_addr(proc_id, &dir.join("cb.sock"))?;
+            let log_addr = socket_addr(proc_id, &dir.join("log.sock"))?;
+            let (token, payload) = payload(proc_id, backend_addr, &callback_addr, dir, config)?;
+            let setup = CallbackSetup {
+                listener: bind(proc_id, &callback_addr)?,
+                log_listener: bind(proc_id, &log_addr)?,
+                token,
+                payload,
+                log_addr,
+            };
+            (Mode::Callback(setup), None)
+        }
+        ReadyPlan::Notify(addr) => {
+            let path = dir.join("notify.sock");
+            socket_addr(proc_id, &path)?;
+            let socket = crate::notify::bind(&path).map_err(io_err(proc_id))?;
+            (Mode::Notify { socket, path, addr }, None)
+        }
+        ReadyPlan::Spawned(addr) => (driven(Trigger::Spawned, addr), None),
+        ReadyPlan::Connect { target, addr } => (driven(Trigger::Connect(target), addr), None),
+        ReadyPlan::LogLine { regex, addr } => {
+            (driven(Trigger::External, addr.clone()), Some((regex, addr)))
+        }
+    })
+}
+
+/// The bootstrap payload for a callback-mode proc, and its token.
+fn payload(
+    proc_id: &ProcId,
+    backend_addr: ChannelAddr,
+    callback_addr: &ChannelAddr,
+    dir_path: &Path,
+    config: &BootstrapProcConfig,
+) -> Result<(String, String), SpawnError> {
+    let token = crate::protocol::generate_token().map_err(io_err(proc_id))?;
+    let payload = Bootstrap::Proc {
+        version: PROTOCOL_VERSION,
+        proc_id: proc_id.clone(),
+        backend_addr,
+        callback_addr: callback_addr.clone(),
+        socket_dir: dir_path.to_path_buf(),
+        parent_pid: std::process::id(),
+        token: token.clone(),
+        config: config.config.clone(),
     }
-    command
-        .args(&spec.args)
-        .envs(&spec.env)
-        .envs(&config.env)
-        .env(BOOTSTRAP_MODE_ENV, payload)
-        .env(LOG_CHANNEL_ENV, OsString::from(log_addr.to_string()))
-        .stdin(Stdio::null())
-        // Its own group, set by posix_spawn itself (no pre_exec).
-        .process_group(0);
-    if let Some(cwd) = &spec.cwd {
-        command.current_dir(cwd);
-    }
-    match launcher.options.stdio {
-        StdioMode::Captured => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
-        StdioMode::Inherit => command.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
-    };
-    command
+    .encode()
+    .map_err(|err| SpawnError::BadConfig {
+        proc_id: proc_id.clone(),
+        reason: err.to_string(),
+    })?;
+    Ok((token, payload))
 }

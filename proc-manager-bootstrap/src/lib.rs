@@ -6,21 +6,30 @@ mod callback;
 pub mod child;
 mod command;
 mod config;
+mod connect;
 mod control;
 pub mod echo;
 mod exit_monitor;
 mod exit_watch;
+mod failure;
 mod group;
 mod handle;
 mod launcher;
 mod log_channel;
+mod log_match;
 mod manager;
+mod notify;
 mod os;
 mod pidfd;
+mod proc_notes;
 mod proc_state;
 pub mod protocol;
+mod readiness;
+mod ready_driver;
 mod registry;
 mod runtime_dir;
+mod signal;
+mod spawn_command;
 mod spawner;
 mod stdio;
 mod stop;
@@ -28,11 +37,16 @@ mod table;
 
 pub use builder::BootstrapProcManagerBuilder;
 pub use command::BootstrapCommand;
-pub use config::{BootstrapProcConfig, StdioMode};
+pub use config::{BootstrapProcConfig, StdinMode, StdioMode};
 pub use handle::BootstrapProcHandle;
 pub use manager::BootstrapProcManager;
 pub use proc_manager_core::*;
+pub use readiness::Readiness;
+pub use signal::Signal;
 pub use stdio::MAX_LINE_BYTES;
+/// The write end of a piped child's stdin
+/// ([`BootstrapProcHandle::take_stdin`]): `AsyncWrite + Unpin + Send`.
+pub use tokio::process::ChildStdin;
 
 /// Compile-time check: the public manager and handle types are `Send + Sync`.
 const _: () = {

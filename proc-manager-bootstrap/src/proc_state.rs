@@ -10,19 +10,46 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proc_manager_core::{ProcId, ProcStatus, StatusCell};
+use proc_manager_core::{ProcId, StatusCell};
 use rustix::process::Signal;
 use tokio::net::unix::OwnedWriteHalf;
+use tokio::process::ChildStdin;
 use tokio_util::sync::CancellationToken;
 
 use crate::group::ProcessGroup;
 use crate::os::ChildOs;
 use crate::pidfd::PidFd;
+use crate::proc_notes::ProcNotes;
 use crate::protocol::{ManagerFrame, write_frame};
 use crate::stdio::SharedTail;
 
-/// How long writing a stop message may take before we fall back to SIGTERM.
+/// How long writing a stop message may take before we fall back to the
+/// stop signal.
 const STOP_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How a proc is stopped when it holds no control connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StopPolicy {
+    /// The polite request (default SIGTERM).
+    pub(crate) signal: crate::Signal,
+    /// How long a stop the manager starts itself (not ready in time,
+    /// watchdog) waits after the polite request before SIGKILL.
+    pub(crate) timeout: Duration,
+}
+
+impl StopPolicy {
+    /// The default stop timeout.
+    pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+}
+
+impl Default for StopPolicy {
+    fn default() -> Self {
+        Self {
+            signal: crate::Signal::SIGTERM,
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+}
 
 /// One proc's shared state.
 #[derive(Debug)]
@@ -45,6 +72,12 @@ pub(crate) struct ProcShared<O: ChildOs = PidFd> {
     /// Whether the polite request was already made.
     polite_sent: AtomicBool,
     pub(crate) span: tracing::Span,
+    /// The stop signal and stop timeout.
+    pub(crate) stop: StopPolicy,
+    /// What the proc said about itself (notify protocol).
+    pub(crate) notes: ProcNotes,
+    /// The write end of a piped stdin, until the caller takes it.
+    pub(crate) stdin: Mutex<Option<ChildStdin>>,
 }
 
 impl<O: ChildOs> ProcShared<O> {
@@ -67,7 +100,37 @@ impl<O: ChildOs> ProcShared<O> {
             exited: CancellationToken::new(),
             polite_sent: AtomicBool::new(false),
             span,
+            stop: StopPolicy::default(),
+            notes: ProcNotes::default(),
+            stdin: Mutex::new(None),
         }
+    }
+
+    /// Sets the stop signal and timeout.
+    pub(crate) fn with_stop(mut self, stop: StopPolicy) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Hands over the write end of a piped stdin.
+    pub(crate) fn with_stdin(self, stdin: Option<ChildStdin>) -> Self {
+        *self.stdin.lock().unwrap_or_else(|p| p.into_inner()) = stdin;
+        self
+    }
+
+    /// Takes the piped stdin (once).
+    pub(crate) fn take_stdin(&self) -> Option<ChildStdin> {
+        self.stdin.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Sends `signal` to the whole proc. `Ok(false)` when it has ended.
+    pub(crate) fn signal(&self, signal: crate::Signal) -> io::Result<bool> {
+        if self.cell.status().is_exit() {
+            return Ok(false);
+        }
+        tracing::debug!(parent: &self.span, %signal, "sending a signal to the process group");
+        self.group.signal_group(crate::signal::to_os(signal)?)?;
+        Ok(true)
     }
 
     /// Records why the manager is about to kill the proc (first reason wins).
@@ -85,7 +148,8 @@ impl<O: ChildOs> ProcShared<O> {
     }
 
     /// Asks the proc to stop, once: a stop message on the control channel if
-    /// the child holds one, else SIGTERM to its group.
+    /// the child holds one, else the stop signal (SIGTERM by default) to its
+    /// group.
     pub(crate) async fn request_stop(&self, reason: &str) -> io::Result<()> {
         if self.polite_sent.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -101,33 +165,23 @@ impl<O: ChildOs> ProcShared<O> {
                     return Ok(());
                 }
                 Ok(Err(err)) => {
-                    tracing::debug!(parent: &self.span, %err, "stop message failed; sending SIGTERM")
+                    tracing::debug!(parent: &self.span, %err, "stop message failed; sending the stop signal")
                 }
                 Err(_) => {
-                    tracing::debug!(parent: &self.span, "stop message timed out; sending SIGTERM")
+                    tracing::debug!(parent: &self.span, "stop message timed out; sending the stop signal")
                 }
             }
             *control = None;
         }
         drop(control);
-        tracing::debug!(parent: &self.span, reason, "sending SIGTERM to the process group");
-        self.group.signal_group(Signal::TERM)
+        let signal = self.stop.signal;
+        tracing::debug!(parent: &self.span, reason, %signal, "sending the stop signal to the process group");
+        self.group.signal_group(crate::signal::to_os(signal)?)
     }
 
     /// SIGKILLs the proc's group now.
     pub(crate) fn force_kill(&self) -> io::Result<()> {
         tracing::debug!(parent: &self.span, "sending SIGKILL to the process group");
         self.group.signal_group(Signal::KILL)
-    }
-
-    /// Moves a `Running` proc (never a stopping one) to `Stopping`; returns
-    /// whether it did.
-    pub(crate) fn stopping_from_running(&self) -> bool {
-        matches!(
-            self.cell.transition_with(
-                |s| matches!(s, ProcStatus::Running { .. }).then(|| s.to_stopping())
-            ),
-            Ok((ProcStatus::Running { .. }, ProcStatus::Stopping { .. }))
-        )
     }
 }

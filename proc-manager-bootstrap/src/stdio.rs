@@ -20,6 +20,8 @@ use bytes::{Bytes, BytesMut};
 use proc_manager_core::{LogLine, LogSink, LogStream, ProcId, TailBuffer};
 use tokio::net::unix::pipe;
 
+use crate::log_match::LineMatch;
+
 /// How much is read from the pipe at a time.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
@@ -42,6 +44,8 @@ pub(crate) struct LineSplitter {
     max_line: usize,
     /// Reused: the ranges of the lines the tail keeps from one chunk.
     tail_ranges: Vec<(usize, usize)>,
+    /// The `LogLine` readiness watch, until a line has matched.
+    watch: Option<Arc<LineMatch>>,
 }
 
 impl LineSplitter {
@@ -67,6 +71,21 @@ impl LineSplitter {
             tail,
             max_line: max_line.max(2),
             tail_ranges: Vec::new(),
+            watch: None,
+        }
+    }
+
+    /// Matches every line against `watch` until one matches.
+    pub(crate) fn with_watch(mut self, watch: Arc<LineMatch>) -> Self {
+        self.watch = Some(watch);
+        self
+    }
+
+    fn check_watch(&mut self, line: &[u8]) {
+        if let Some(watch) = &self.watch {
+            if watch.check(line) {
+                self.watch = None;
+            }
         }
     }
 
@@ -100,6 +119,7 @@ impl LineSplitter {
 
     fn emit_one(&mut self, line: Bytes) {
         lock_tail(&self.tail).push(&line);
+        self.check_watch(&line);
         self.line.bytes = line;
         for sink in self.sinks.iter() {
             sink.log(&self.line);
@@ -109,13 +129,15 @@ impl LineSplitter {
 
     /// `chunk` ends with `\n`.
     fn emit_chunk(&mut self, chunk: &Bytes) {
-        if !self.sinks.is_empty() {
+        if !self.sinks.is_empty() || self.watch.is_some() {
             let mut start = 0;
             for nl in memchr::memchr_iter(b'\n', chunk) {
-                self.line.bytes = chunk.slice(start..trim_cr(chunk, start, nl));
+                let end = trim_cr(chunk, start, nl);
+                self.line.bytes = chunk.slice(start..end);
                 for sink in self.sinks.iter() {
                     sink.log(&self.line);
                 }
+                self.check_watch(&chunk[start..end]);
                 start = nl + 1;
             }
             self.line.bytes = Bytes::new();
@@ -249,6 +271,33 @@ mod tests {
         feed(&mut s, &[b"abc\r\nxy"]);
         let seen = seen.lock().expect("lock").clone();
         assert_eq!(seen, vec![b"abc".to_vec(), b"xy".to_vec()]);
+    }
+
+    #[test]
+    fn watch_sees_whole_lines_and_is_dropped_after_a_match() {
+        let (s, _, _) = splitter(8);
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let regex = regex::bytes::Regex::new("^ready$").expect("regex");
+        let watch = Arc::new(LineMatch::new(regex, {
+            let fired = fired.clone();
+            move || fired.lock().expect("lock").push(())
+        }));
+        let mut s = s.with_watch(watch.clone());
+        // Split across reads, with a CR, then a long line cut in pieces.
+        feed(&mut s, &[b"not yet\nrea", b"dy\r\nready\n"]);
+        assert_eq!(fired.lock().expect("lock").len(), 1);
+        assert!(watch.is_spent());
+        assert!(s.watch.is_none());
+    }
+
+    #[test]
+    fn watch_sees_a_final_partial_line() {
+        let (s, _, _) = splitter(1024);
+        let regex = regex::bytes::Regex::new("up").expect("regex");
+        let watch = Arc::new(LineMatch::new(regex, || {}));
+        let mut s = s.with_watch(watch.clone());
+        feed(&mut s, &[b"booting\nup"]);
+        assert!(watch.is_spent());
     }
 
     #[test]

@@ -76,8 +76,10 @@ impl SpawnError {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadyError {
-    /// The proc reached a terminal status before it was ready.
-    #[error("proc {proc_id} ended before it was ready: {status}")]
+    /// The proc reached a terminal status before it was ready. The message
+    /// ends with the last lines the proc wrote to stderr, which usually say
+    /// why.
+    #[error("proc {proc_id} ended before it was ready: {status}{}", LastStderr(.status))]
     Terminal {
         /// The proc.
         proc_id: ProcId,
@@ -107,6 +109,25 @@ impl ReadyError {
             Self::Terminal { status, .. } => Some(status),
             _ => None,
         }
+    }
+}
+
+/// How many stderr lines a [`ReadyError`] message quotes.
+const QUOTED_STDERR_LINES: usize = 3;
+
+/// `; stderr: "a" | "b"`: the last stderr lines of a terminal status, for
+/// an error message (nothing when there are none).
+struct LastStderr<'a>(&'a ProcStatus);
+
+impl std::fmt::Display for LastStderr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tail = self.0.stderr_tail().unwrap_or_default();
+        let start = tail.len().saturating_sub(QUOTED_STDERR_LINES);
+        for (i, line) in tail[start..].iter().enumerate() {
+            f.write_str(if i == 0 { "; stderr: " } else { " | " })?;
+            write!(f, "{line:?}")?;
+        }
+        Ok(())
     }
 }
 
@@ -184,5 +205,38 @@ impl TerminateError {
             Self::AlreadyTerminated { status, .. } => Some(status),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ended(stderr_tail: &[&str]) -> ReadyError {
+        ReadyError::Terminal {
+            proc_id: ProcId::new("web").expect("id"),
+            status: ProcStatus::Stopped {
+                exit_code: 1,
+                stderr_tail: stderr_tail.iter().map(|s| s.to_string()).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn ready_error_quotes_the_last_stderr_lines() {
+        let err = ended(&["starting", "bind: address in use", "giving up", "bye"]);
+        assert_eq!(
+            err.to_string(),
+            "proc web ended before it was ready: stopped (exit code 1); \
+             stderr: \"bind: address in use\" | \"giving up\" | \"bye\""
+        );
+    }
+
+    #[test]
+    fn ready_error_without_stderr_says_only_the_status() {
+        assert_eq!(
+            ended(&[]).to_string(),
+            "proc web ended before it was ready: stopped (exit code 1)"
+        );
     }
 }

@@ -13,6 +13,7 @@ mod manager;
 mod outcome;
 mod proc_log;
 mod shutdown;
+mod signal_name;
 mod sink;
 mod status;
 mod tail;

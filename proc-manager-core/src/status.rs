@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::ChannelAddr;
 use crate::id::ProcId;
+use crate::signal_name::SignalName;
 
 /// A status change refused by [`ProcStatus::can_transition_to`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -255,11 +256,17 @@ impl fmt::Display for ProcStatus {
                 core_dumped,
                 ..
             } => {
-                write!(f, "killed by signal {signal}")?;
-                if *core_dumped {
-                    f.write_str(" (core dumped)")?;
+                let dumped = if *core_dumped { "core dumped" } else { "" };
+                match SignalName::of(*signal) {
+                    name @ SignalName::Unknown(_) if *core_dumped => {
+                        write!(f, "killed by {name} ({dumped})")
+                    }
+                    name @ SignalName::Unknown(_) => write!(f, "killed by {name}"),
+                    name if *core_dumped => {
+                        write!(f, "killed by {name} (signal {signal}, {dumped})")
+                    }
+                    name => write!(f, "killed by {name} (signal {signal})"),
                 }
-                Ok(())
             }
             Self::Failed { reason, .. } => write!(f, "failed: {reason}"),
         }
@@ -361,8 +368,18 @@ mod tests {
             core_dumped: true,
             stderr_tail: vec![],
         };
-        assert_eq!(dumped.to_string(), "killed by signal 6 (core dumped)");
+        assert_eq!(
+            dumped.to_string(),
+            "killed by SIGABRT (signal 6, core dumped)"
+        );
         assert_eq!(s[6].to_string(), "failed: x");
+        assert_eq!(s[5].to_string(), "killed by SIGKILL (signal 9)");
+        let odd = ProcStatus::Killed {
+            signal: 99,
+            core_dumped: true,
+            stderr_tail: vec![],
+        };
+        assert_eq!(odd.to_string(), "killed by signal 99 (core dumped)");
     }
 
     #[test]

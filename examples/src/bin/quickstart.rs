@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 
 use proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV;
 use proc_manager_bootstrap::{
-    BootstrapCommand, BootstrapProcHandle, BootstrapProcManager, BulkTerminate, ChannelAddr,
-    ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus, TeeSink,
+    BootstrapCommand, BootstrapProcManager, BulkTerminate, ChannelAddr, ChannelTransport,
+    ProcHandle, ProcId, ProcManager, TeeSink,
 };
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
+use proc_manager_examples::show::{echo_round_trip, print_changes};
 
 const PROCS: usize = 4;
 
@@ -45,7 +44,6 @@ async fn manager_main() -> Result<(), Box<dyn std::error::Error>> {
         let handle = manager
             .spawn(ProcId::ranked("echo", rank)?, backend.clone())
             .await?;
-        println!("[{}] spawned: {}", handle.proc_id(), handle.status());
         watchers.push(tokio::spawn(print_changes(handle.clone())));
         handles.push(handle);
     }
@@ -70,32 +68,4 @@ async fn manager_main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("done in {:.2}s", started.elapsed().as_secs_f64());
     Ok(())
-}
-
-/// Prints each status change of one proc until it ends.
-async fn print_changes(handle: BootstrapProcHandle) {
-    let mut rx = handle.watch();
-    while rx.changed().await.is_ok() {
-        let status: ProcStatus = rx.borrow_and_update().clone();
-        println!("[{}] status: {status}", handle.proc_id());
-        if status.is_exit() {
-            break;
-        }
-    }
-}
-
-/// Sends one line to the echo service at `addr` and reads it back.
-async fn echo_round_trip(
-    addr: &ChannelAddr,
-    text: &str,
-) -> Result<String, Box<dyn std::error::Error>> {
-    let path = addr
-        .as_unix_path()
-        .ok_or("the echo child serves on a unix socket")?;
-    let stream = UnixStream::connect(path).await?;
-    let (read, mut write) = stream.into_split();
-    write.write_all(format!("{text}\n").as_bytes()).await?;
-    let mut line = String::new();
-    BufReader::new(read).read_line(&mut line).await?;
-    Ok(line.trim_end().to_owned())
 }

@@ -4,6 +4,14 @@
 //! baselines alike, so both sides supervise the very same child.
 //!
 //! The modes themselves are described in `mode.rs`.
+//!
+//! The `readiness_modes` scenario also starts the bench as a plain program
+//! that knows nothing of the bootstrap protocol ([`run_plain`]): it binds
+//! its serving socket like `ready_wait` and then says so the notify way
+//! (`READY=1` to `$NOTIFY_SOCKET`) or simply listens (for a connection
+//! probe), and runs until a signal ends it.
+
+use std::path::{Path, PathBuf};
 
 use proc_manager_bootstrap::ChannelAddr;
 use proc_manager_bootstrap::child::{self, BoxError, ChildContext};
@@ -44,4 +52,74 @@ async fn serve(ctx: ChildContext) -> Result<i32, BoxError> {
             Ok(0)
         }
     }
+}
+
+/// The argument that starts the bench as a plain notify child.
+pub(crate) const NOTIFY_CHILD_ARG: &str = "--notify-child";
+/// The argument (followed by a socket path) that starts the bench as a
+/// plain child listening there.
+pub(crate) const LISTEN_CHILD_ARG: &str = "--listen-child";
+
+/// A plain child's way of being ready.
+#[derive(Debug)]
+pub(crate) enum Plain {
+    /// Bind a socket in the notify socket's dir, then send `READY=1`.
+    Notify,
+    /// Listen at this path.
+    Listen(PathBuf),
+}
+
+impl Plain {
+    /// The plain role the command line asks for, if any.
+    pub(crate) fn from_args() -> Option<Self> {
+        let mut args = std::env::args().skip(1);
+        match args.next()?.as_str() {
+            NOTIFY_CHILD_ARG => Some(Plain::Notify),
+            LISTEN_CHILD_ARG => args.next().map(|p| Plain::Listen(p.into())),
+            _ => None,
+        }
+    }
+}
+
+/// Runs a plain child in the same kind of runtime a bootstrap child gets,
+/// until SIGTERM; never returns.
+pub(crate) fn run_plain(role: Plain) -> ! {
+    let code = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(BoxError::from)
+        .and_then(|rt| rt.block_on(serve_plain(role)))
+    {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("bench plain child: {e}");
+            1
+        }
+    };
+    std::process::exit(code)
+}
+
+async fn serve_plain(role: Plain) -> Result<(), BoxError> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let path = match &role {
+        Plain::Listen(path) => path.clone(),
+        Plain::Notify => {
+            let notify = std::env::var_os("NOTIFY_SOCKET").ok_or("NOTIFY_SOCKET is not set")?;
+            let dir = Path::new(&notify)
+                .parent()
+                .ok_or("NOTIFY_SOCKET has no dir")?;
+            dir.join(format!("serve-{}.sock", std::process::id()))
+        }
+    };
+    let _ = std::fs::remove_file(&path);
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    if let Plain::Notify = role {
+        let notify = std::env::var_os("NOTIFY_SOCKET").ok_or("NOTIFY_SOCKET is not set")?;
+        let socket = std::os::unix::net::UnixDatagram::unbound()?;
+        socket.send_to(b"READY=1", &notify)?;
+    }
+    terminate.recv().await;
+    drop(listener);
+    let _ = std::fs::remove_file(&path);
+    Ok(())
 }

@@ -37,6 +37,8 @@ pub(crate) enum Target {
     OursAtMost(f64),
     /// Our median lines per second must be at least this.
     LinesPerSecAtLeast(f64),
+    /// A further figure of the row (`extra`) must be at most this.
+    ExtraAtMost(&'static str, f64),
 }
 
 impl Target {
@@ -46,6 +48,7 @@ impl Target {
             Target::RatioAtLeast(x) => format!("ratio >= {x:.2}"),
             Target::OursAtMost(x) => format!("ours <= {x} {unit}"),
             Target::LinesPerSecAtLeast(x) => format!("ours >= {:.0} M lines/s", x / 1e6),
+            Target::ExtraAtMost(name, x) => format!("{name} <= {x:.2}"),
         }
     }
 
@@ -55,6 +58,7 @@ impl Target {
             Target::RatioAtLeast(x) => row.ratio >= x,
             Target::OursAtMost(x) => row.ours <= x,
             Target::LinesPerSecAtLeast(x) => row.ours_lines_per_s.is_some_and(|l| l >= x),
+            Target::ExtraAtMost(name, x) => row.extra.get(name).is_some_and(|v| *v <= x),
         }
     }
 }

@@ -94,6 +94,9 @@ fn main() -> ExitCode {
     if std::env::var_os(proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV).is_some() {
         child::run();
     }
+    if let Some(role) = child::Plain::from_args() {
+        child::run_plain(role);
+    }
     match real_main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -19,6 +19,7 @@ pub(crate) mod local;
 pub(crate) mod logs;
 pub(crate) mod memory;
 pub(crate) mod ours;
+pub(crate) mod readiness;
 pub(crate) mod spawn;
 pub(crate) mod supervisor;
 pub(crate) mod terminate;
@@ -35,6 +36,7 @@ pub(crate) const NAMES: &[&str] = &[
     "spawn_flat_in_rss",
     "local_spawn_to_ready",
     "supervisor_restart",
+    "readiness_modes",
 ];
 
 /// Which side of a comparison.
@@ -164,6 +166,7 @@ async fn run_one(ctx: &Ctx, name: &str) -> Result<Row> {
         "spawn_flat_in_rss" => spawn::spawn_flat_in_rss(ctx).await,
         "local_spawn_to_ready" => local::local_spawn_to_ready(ctx).await,
         "supervisor_restart" => supervisor::supervisor_restart(ctx).await,
+        "readiness_modes" => readiness::readiness_modes(ctx).await,
         other => Err(format!("unknown scenario {other:?}").into()),
     }
 }
