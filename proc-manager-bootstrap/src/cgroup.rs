@@ -1,0 +1,221 @@
+//! cgroup v2 for containment: [`ManagerCgroup`], the one cgroup a manager
+//! owns (`<base>/proc-manager-<pid>.<start>-<tag>`, under the manager's own
+//! cgroup or the builder's `cgroup_root`), and [`ProcCgroup`], one proc's
+//! cgroup inside it (`…/p<n>`).
+//!
+//! Procs never live in the manager cgroup itself, only in its children, so
+//! the v2 "no internal processes" rule never bites and one write to the
+//! manager cgroup's `cgroup.kill` reaches every process of every proc. The
+//! manager's own process stays where it was (its cgroup is an ancestor), so
+//! that kill never reaches the manager or its guardian.
+//!
+//! Where the files are: [`discover`]. Waiting for a cgroup to empty:
+//! [`watch`]. Starting a child inside a cgroup: [`crate::clone_spawn`].
+
+pub(crate) mod discover;
+pub(crate) mod watch;
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::stamp::ManagerStamp;
+
+/// How long a synchronous teardown waits for killed processes to leave.
+pub(crate) const TEARDOWN_WAIT: Duration = Duration::from_secs(2);
+
+/// Why no cgroup could be made: the path and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CgroupUnavailable {
+    pub(crate) path: PathBuf,
+    pub(crate) reason: String,
+}
+
+impl std::fmt::Display for CgroupUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cgroup {}: {}", self.path.display(), self.reason)
+    }
+}
+
+/// The cgroup a manager owns; every proc's cgroup is a child of it.
+/// Dropping it kills everything inside and removes it (synchronously).
+#[derive(Debug)]
+pub(crate) struct ManagerCgroup {
+    dir: PathBuf,
+    next: AtomicU64,
+}
+
+impl ManagerCgroup {
+    /// Makes the manager's cgroup under `root`, or under this process's own
+    /// cgroup when `root` is `None`, and checks the kernel has
+    /// `cgroup.kill` (Linux 5.14).
+    pub(crate) fn create(root: Option<&Path>) -> Result<Self, CgroupUnavailable> {
+        let base = match root {
+            Some(root) => root.to_path_buf(),
+            None => discover::own_cgroup_dir().map_err(|reason| CgroupUnavailable {
+                path: PathBuf::from("/proc/self/cgroup"),
+                reason,
+            })?,
+        };
+        let unavailable = |path: &Path, reason: String| CgroupUnavailable {
+            path: path.to_path_buf(),
+            reason,
+        };
+        discover::check_writable_v2_dir(&base).map_err(|r| unavailable(&base, r))?;
+        let mut tag = [0u8; 4];
+        // Uniqueness also comes from the stamp; a failed read leaves zeros.
+        let _ = getrandom::fill(&mut tag);
+        let name = ManagerStamp::current().name(&format!("{:08x}", u32::from_ne_bytes(tag)));
+        let dir = base.join(name);
+        std::fs::create_dir(&dir).map_err(|e| unavailable(&dir, format!("cannot create it: {e}")))?;
+        let made = Self {
+            dir,
+            next: AtomicU64::new(0),
+        };
+        if !made.dir.join("cgroup.kill").exists() {
+            return Err(unavailable(
+                &made.dir,
+                "the kernel has no cgroup.kill (Linux 5.14 or later is needed)".into(),
+            ));
+        }
+        let procs = made.dir.join("cgroup.procs");
+        rustix::fs::access(&procs, rustix::fs::Access::WRITE_OK)
+            .map_err(|e| unavailable(&procs, format!("cannot move processes into it: {e}")))?;
+        Ok(made)
+    }
+
+    /// Where it is.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes the next proc's cgroup.
+    pub(crate) fn new_proc(&self) -> io::Result<ProcCgroup> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        ProcCgroup::create(self.dir.join(format!("p{n}")))
+    }
+
+    /// SIGKILLs every process of every proc (one `cgroup.kill`).
+    pub(crate) fn kill_all(&self) -> io::Result<()> {
+        kill(&self.dir)
+    }
+}
+
+impl Drop for ManagerCgroup {
+    fn drop(&mut self) {
+        remove_tree(&self.dir, TEARDOWN_WAIT);
+    }
+}
+
+/// Kills everything in the cgroup tree at `dir`, waits (bounded) for it to
+/// empty, and removes the proc cgroups and `dir` itself. For teardown and
+/// for sweeping what a dead manager left.
+pub(crate) fn remove_tree(dir: &Path, wait: Duration) {
+    match kill(dir) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return,
+        Err(err) => tracing::debug!(path = %dir.display(), %err, "cgroup.kill failed"),
+    }
+    if !watch::wait_empty_blocking(dir, wait) {
+        tracing::warn!(path = %dir.display(), ?wait, "cgroup still populated after cgroup.kill");
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = remove_dir(&entry.path());
+            }
+        }
+    }
+    if let Err(err) = remove_dir(dir) {
+        tracing::debug!(path = %dir.display(), %err, "cannot remove cgroup");
+    }
+}
+
+/// One proc's cgroup.
+#[derive(Debug)]
+pub(crate) struct ProcCgroup {
+    dir: PathBuf,
+}
+
+impl ProcCgroup {
+    fn create(dir: PathBuf) -> io::Result<Self> {
+        std::fs::create_dir(&dir)?;
+        Ok(Self { dir })
+    }
+
+    /// Where it is.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Opens its `cgroup.procs` for writing: a child writes `0` to it to
+    /// move itself in before it runs any code of its own.
+    pub(crate) fn open_procs(&self) -> io::Result<OwnedFd> {
+        let file = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(self.dir.join("cgroup.procs"))?;
+        Ok(file.into())
+    }
+
+    /// SIGKILLs every process in it. An already removed cgroup is not an
+    /// error (everything in it is gone).
+    pub(crate) fn kill(&self) -> io::Result<()> {
+        match kill(&self.dir) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Whether any live process is in it (a removed cgroup is empty).
+    pub(crate) fn is_populated(&self) -> io::Result<bool> {
+        watch::is_populated(&self.dir)
+    }
+
+    /// Waits until no live process is in it.
+    pub(crate) async fn wait_empty(&self) -> io::Result<()> {
+        watch::wait_empty(&self.dir).await
+    }
+
+    /// Waits (blocking, bounded) until it is empty; whether it is.
+    pub(crate) fn wait_empty_blocking(&self, timeout: Duration) -> bool {
+        watch::wait_empty_blocking(&self.dir, timeout)
+    }
+
+    /// Removes it (once empty). Already removed is fine.
+    pub(crate) fn remove(&self) {
+        if let Err(err) = remove_dir(&self.dir) {
+            tracing::debug!(path = %self.dir.display(), %err, "cannot remove proc cgroup");
+        }
+    }
+}
+
+/// Writes `1` to `dir/cgroup.kill`.
+fn kill(dir: &Path) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(dir.join("cgroup.kill"))?;
+    file.write_all(b"1")
+}
+
+/// `rmdir`, retried a few times on `EBUSY` (the last exiting task may
+/// still be on its way out); a missing dir is fine.
+fn remove_dir(dir: &Path) -> io::Result<()> {
+    let mut attempt = 0u32;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) if err.raw_os_error() == Some(libc::EBUSY) && attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
