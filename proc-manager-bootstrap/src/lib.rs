@@ -17,6 +17,7 @@ mod exit_monitor;
 mod exit_watch;
 mod failure;
 mod group;
+mod guardian;
 mod handle;
 mod launcher;
 mod log_channel;
@@ -38,6 +39,8 @@ mod spawner;
 mod stamp;
 mod stdio;
 mod stop;
+mod subreaper;
+mod sweep;
 mod table;
 
 pub use builder::BootstrapProcManagerBuilder;

@@ -1,0 +1,180 @@
+//! Subreaper: with `builder.subreaper(true)` (or automatically when the
+//! manager is PID 1) the manager's process becomes a child subreaper
+//! (`PR_SET_CHILD_SUBREAPER`), so orphans of its procs are reparented to it
+//! instead of to init, and it reaps them: a manager running as a
+//! container's PID 1 leaves no zombie.
+//!
+//! # Which zombies are reaped, and the race
+//!
+//! Our own proc leaders are reaped by their exit monitors (`waitid` on
+//! their pidfds), never here: reaping one here would steal its exit
+//! status. So a pass lists this process's children (from
+//! `/proc/self/task/*/children`), keeps the zombies, and reaps, with
+//! `waitid(P_PID, pid, WNOHANG)`, only those that
+//! - are not a proc leader in the group table, nor the guardian, and
+//! - are an orphan of one of our procs: in one of our proc cgroups, or in
+//!   the process group of one of our live procs; or any zombie at all when
+//!   we are PID 1 (everything in the container is then ours to reap, as
+//!   with tini).
+//!
+//! The race: a child the spawner has just started is not in the table
+//! until the spawner records it. A pass and a spawn therefore hold the same
+//! lock ([`SubreaperState::spawn_lock`]) from listing to reaping, and from
+//! the `clone` to the table insert, so a pass never sees a leader the table
+//! does not know yet. Children started by other code in this process (std
+//! or tokio `Command`) are left alone unless we are PID 1, where reaping
+//! them is the price of leaving no zombie: such code sees `ECHILD`.
+//! Passes run on `SIGCHLD` (tokio's signal stream) on the runtime of the
+//! first spawn.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// One child of this process, as read from `/proc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChildInfo {
+    pub(crate) pid: u32,
+    pub(crate) zombie: bool,
+    pub(crate) pgid: u32,
+    /// Its cgroup v2 path (the `0::` line), if readable.
+    pub(crate) cgroup: Option<String>,
+}
+
+/// What a pass knows about the manager.
+#[derive(Debug)]
+pub(crate) struct Owners<'a> {
+    /// Proc leaders (their monitors reap them), and the guardian.
+    pub(crate) leaders: &'a HashSet<u32>,
+    /// The manager cgroup's path in the hierarchy (`/…/proc-manager-…`).
+    pub(crate) cgroup: Option<&'a str>,
+    pub(crate) pid1: bool,
+}
+
+/// Whether a pass reaps `child` (see the module docs).
+pub(crate) fn should_reap(child: &ChildInfo, owners: &Owners<'_>) -> bool {
+    if !child.zombie || owners.leaders.contains(&child.pid) {
+        return false;
+    }
+    let in_our_cgroup = match (&child.cgroup, owners.cgroup) {
+        (Some(theirs), Some(ours)) => {
+            theirs.strip_prefix(ours).is_some_and(|rest| rest.starts_with('/'))
+        }
+        _ => false,
+    };
+    owners.pid1 || in_our_cgroup || owners.leaders.contains(&child.pgid)
+}
+
+/// The subreaper's shared state.
+#[derive(Debug, Default)]
+pub(crate) struct SubreaperState {
+    /// Held by a pass from listing to reaping and by a spawn from `clone`
+    /// to the table insert.
+    pub(crate) spawn_lock: Mutex<()>,
+}
+
+/// Makes this process a child subreaper.
+pub(crate) fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether this process is PID 1 (of its pid namespace).
+pub(crate) fn is_pid1() -> bool {
+    std::process::id() == 1
+}
+
+/// This process's children.
+pub(crate) fn children() -> Vec<ChildInfo> {
+    let mut pids = HashSet::new();
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+                pids.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            }
+        }
+    }
+    pids.into_iter().filter_map(read_child).collect()
+}
+
+fn read_child(pid: u32) -> Option<ChildInfo> {
+    let dir = Path::new("/proc").join(pid.to_string());
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    let (_, after) = stat.rsplit_once(')')?;
+    let mut fields = after.split_whitespace();
+    let state = fields.next()?;
+    let pgid = fields.nth(1)?.parse().ok()?;
+    let cgroup = std::fs::read_to_string(dir.join("cgroup"))
+        .ok()
+        .and_then(|text| crate::cgroup::discover::v2_path(&text).map(str::to_owned));
+    Some(ChildInfo {
+        pid,
+        zombie: state == "Z",
+        pgid,
+        cgroup,
+    })
+}
+
+/// Reaps `pid` if it has exited; whether it did.
+pub(crate) fn reap(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+        return false;
+    };
+    let options = rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOHANG;
+    matches!(
+        rustix::process::waitid(rustix::process::WaitId::Pid(pid), options),
+        Ok(Some(_))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(pid: u32, zombie: bool, pgid: u32, cgroup: Option<&str>) -> ChildInfo {
+        ChildInfo {
+            pid,
+            zombie,
+            pgid,
+            cgroup: cgroup.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn reaps_only_zombie_orphans_of_our_procs() {
+        let leaders: HashSet<u32> = [10, 20].into();
+        let owners = Owners {
+            leaders: &leaders,
+            cgroup: Some("/proc-manager-1.2-ab"),
+            pid1: false,
+        };
+        // Our own leader, even as a zombie: its monitor reaps it.
+        assert!(!should_reap(&child(10, true, 10, None), &owners));
+        // A live orphan: nothing to reap yet.
+        assert!(!should_reap(&child(30, false, 10, None), &owners));
+        // A zombie orphan in a proc's group, or in a proc cgroup.
+        assert!(should_reap(&child(31, true, 20, None), &owners));
+        assert!(should_reap(&child(32, true, 32, Some("/proc-manager-1.2-ab/p3")), &owners));
+        // Not ours: another cgroup that merely shares the prefix, or a
+        // child someone else in this process started.
+        assert!(!should_reap(&child(33, true, 33, Some("/proc-manager-1.2-abc/p0")), &owners));
+        assert!(!should_reap(&child(34, true, 1, Some("/")), &owners));
+    }
+
+    #[test]
+    fn as_pid1_every_zombie_but_our_leaders_is_reaped() {
+        let leaders: HashSet<u32> = [10].into();
+        let owners = Owners {
+            leaders: &leaders,
+            cgroup: None,
+            pid1: true,
+        };
+        assert!(should_reap(&child(34, true, 1, Some("/")), &owners));
+        assert!(!should_reap(&child(10, true, 10, None), &owners));
+    }
+}
