@@ -2,6 +2,8 @@
 //! [`BootstrapProcManager`](crate::BootstrapProcManager) (stdio, stdin, tail
 //! size, sinks, readiness, ready timeout, stop signal and timeout, group kill
 //! on exit, runtime dir).
+//! [`BootstrapProcManager`](crate::BootstrapProcManager) (stdio, tail size, sinks, ready timeout, group
+//! kill on exit, runtime dir, containment, retention).
 //!
 //! What the options do is the launcher's business ([`crate::launcher`]);
 //! `build` is with the manager ([`crate::manager`]), so this file does not
@@ -15,6 +17,9 @@ use proc_manager_core::LogSink;
 
 use crate::command::BootstrapCommand;
 use crate::config::{Options, StdinMode, StdioMode};
+use crate::config::{Options, StdioMode};
+use crate::confine::{Confinement, ContainmentOptions};
+use crate::containment::Containment;
 use crate::launcher::Launcher;
 use crate::readiness::Readiness;
 use crate::runtime_dir::RuntimeDir;
@@ -41,6 +46,8 @@ pub struct BootstrapProcManagerBuilder {
     options: Options,
     sinks: Vec<Arc<dyn LogSink>>,
     runtime_dir: Option<PathBuf>,
+    contain: ContainmentOptions,
+    retain_ended: usize,
 }
 
 impl std::fmt::Debug for BootstrapProcManagerBuilder {
@@ -50,6 +57,8 @@ impl std::fmt::Debug for BootstrapProcManagerBuilder {
             .field("options", &self.options)
             .field("sinks", &self.sinks.len())
             .field("runtime_dir", &self.runtime_dir)
+            .field("contain", &self.contain)
+            .field("retain_ended", &self.retain_ended)
             .finish()
     }
 }
@@ -61,6 +70,8 @@ impl BootstrapProcManagerBuilder {
             options: Options::default(),
             sinks: Vec::new(),
             runtime_dir: None,
+            contain: ContainmentOptions::default(),
+            retain_ended: Self::DEFAULT_RETAIN_ENDED,
         }
     }
 
@@ -140,12 +151,68 @@ impl BootstrapProcManagerBuilder {
         self
     }
 
+    /// How the processes a proc starts are kept within reach (default
+    /// [`Containment::Auto`]: a cgroup v2 per proc where the manager can
+    /// make one, else process groups). See [`Containment`].
+    ///
+    /// ```
+    /// use proc_manager_bootstrap::{BootstrapCommand, BootstrapProcManager, Containment};
+    ///
+    /// let manager = BootstrapProcManager::builder(BootstrapCommand::new("/bin/true"))
+    ///     .containment(Containment::Auto)
+    ///     .build();
+    /// // Whichever the machine allows.
+    /// assert!(matches!(manager.containment(), Containment::Cgroup | Containment::ProcessGroup));
+    /// ```
+    pub fn containment(mut self, containment: Containment) -> Self {
+        self.contain.containment = containment;
+        self
+    }
+
+    /// The cgroup v2 directory to make the manager's cgroup in (default:
+    /// the manager's own cgroup), e.g. a systemd `Delegate=yes` dir. One
+    /// that is not a writable cgroup v2 dir makes every spawn fail with an
+    /// error naming it and the reason, under `Auto` too (it was asked for).
+    pub fn cgroup_root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.contain.cgroup_root = Some(dir.into());
+        self
+    }
+
+    /// Whether the manager's process becomes a child subreaper and reaps
+    /// the orphans of its procs (default `false`; always on when the
+    /// manager is PID 1). Process-wide: set it on one manager.
+    pub fn subreaper(mut self, on: bool) -> Self {
+        self.contain.subreaper = on;
+        self
+    }
+
+    /// How many ended procs stay known to `status`/`handle`/`proc_ids`
+    /// (default 1,000; the most recent ones). Older ones are forgotten as
+    /// new ones end; `forget` drops one at once.
+    pub fn retain_ended(mut self, n: usize) -> Self {
+        self.retain_ended = n;
+        self
+    }
+
+    /// The default of [`BootstrapProcManagerBuilder::retain_ended`].
+    pub const DEFAULT_RETAIN_ENDED: usize = 1000;
+
+    /// How many ended procs to keep.
+    pub(crate) fn retention(&self) -> usize {
+        self.retain_ended
+    }
+
     /// The launcher these options describe (the manager's half that
     /// starts procs).
     pub(crate) fn into_launcher(self) -> Launcher {
         let mut options = self.options;
         options.sinks = Arc::from(self.sinks);
         let runtime = RuntimeDir::new(self.runtime_dir.unwrap_or_else(RuntimeDir::default_path));
-        Launcher::new(self.command, options, runtime)
+        Launcher::new(
+            self.command,
+            options,
+            runtime,
+            Confinement::new(&self.contain),
+        )
     }
 }

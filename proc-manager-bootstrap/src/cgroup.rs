@@ -148,6 +148,7 @@ impl ProcCgroup {
     }
 
     /// Where it is.
+    #[cfg(test)]
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
@@ -172,6 +173,7 @@ impl ProcCgroup {
     }
 
     /// Whether any live process is in it (a removed cgroup is empty).
+    #[cfg(test)]
     pub(crate) fn is_populated(&self) -> io::Result<bool> {
         watch::is_populated(&self.dir)
     }
@@ -194,6 +196,15 @@ impl ProcCgroup {
     }
 }
 
+impl Drop for ProcCgroup {
+    /// A spawn that failed after making the cgroup leaves nothing behind
+    /// (an empty cgroup is removed; a populated one stays for the manager
+    /// cgroup's teardown).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
 /// Writes `1` to `dir/cgroup.kill`.
 fn kill(dir: &Path) -> io::Result<()> {
     let mut file = OpenOptions::new()
@@ -203,19 +214,11 @@ fn kill(dir: &Path) -> io::Result<()> {
     file.write_all(b"1")
 }
 
-/// `rmdir`, retried a few times on `EBUSY` (the last exiting task may
-/// still be on its way out); a missing dir is fine.
+/// `rmdir` (only once the cgroup is empty, else `EBUSY`); a missing dir is
+/// fine.
 fn remove_dir(dir: &Path) -> io::Result<()> {
-    let mut attempt = 0u32;
-    loop {
-        match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(err) if err.raw_os_error() == Some(libc::EBUSY) && attempt < 20 => {
-                attempt += 1;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err(err) => return Err(err),
-        }
+    match std::fs::remove_dir(dir) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
     }
 }

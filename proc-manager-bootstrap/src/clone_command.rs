@@ -9,7 +9,7 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -118,10 +118,10 @@ fn is_executable_file(path: &Path) -> bool {
     path.is_file() && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
 }
 
-/// Turns an owned OS string into one `KEY=value` entry (for tests).
+/// One `KEY=value` entry as an OS string (for tests).
 #[cfg(test)]
 fn entry(s: &CString) -> OsString {
-    OsString::from_vec(s.as_bytes().to_vec())
+    OsStr::from_bytes(s.as_bytes()).to_owned()
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proc_manager_core::{LogSink, ProcStatus};
+use proc_manager_core::{LogSink, ProcId, ProcStatus};
 use tokio::net::unix::pipe;
 use tokio::time::Instant;
 
@@ -36,6 +36,21 @@ pub(crate) const STOPPING_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long the exit waits for a readiness server to read what the proc
 /// sent before it exited.
 const LAST_WORDS_TIMEOUT: Duration = Duration::from_millis(200);
+/// Told of a proc's end, after its terminal status is published.
+#[derive(Clone)]
+pub(crate) struct EndHook(pub(crate) Arc<dyn Fn(&ProcId) + Send + Sync>);
+
+impl EndHook {
+    fn call(&self, proc_id: &ProcId) {
+        (self.0)(proc_id);
+    }
+}
+
+impl std::fmt::Debug for EndHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EndHook")
+    }
+}
 
 /// What the monitor owns.
 pub(crate) struct Monitor<O: ChildOs = PidFd> {
@@ -50,6 +65,7 @@ pub(crate) struct Monitor<O: ChildOs = PidFd> {
     /// an `ERRNO=` sent just before exiting); awaited, briefly, before the
     /// terminal status is made.
     pub(crate) last_words: Option<tokio::task::JoinHandle<()>>,
+    pub(crate) on_end: Option<EndHook>,
 }
 
 impl<O: ChildOs> Monitor<O> {
@@ -64,8 +80,16 @@ impl<O: ChildOs> Monitor<O> {
             proc_dir,
             kill_group_on_exit,
             last_words,
+            on_end,
         } = self;
         let group = shared.group.clone();
+        // If the runtime shuts down before the end is published, the proc
+        // is killed and reaped right here instead (see `Abandoned`).
+        let abandoned = Abandoned {
+            shared: Some(shared.clone()),
+            table: table.clone(),
+            on_end: on_end.clone(),
+        };
         // Forward output while waiting for the exit, in this one task.
         let output = futures::future::join_all(
             outputs
@@ -81,13 +105,36 @@ impl<O: ChildOs> Monitor<O> {
                 _ = &mut output, if !output_done => output_done = true,
             }
         };
-        let exited_at = Instant::now();
         tracing::debug!(exit = ?peeked, "leader exited");
         shared.exited.cancel();
         if kill_group_on_exit {
             // The leader is a zombie, not reaped: the pgid is still ours.
             group.kill_now();
         }
+        if let Some(cgroup) = &shared.cgroup {
+            // The proc ends only once nothing is left in its cgroup: killed
+            // now by default, else whenever the rest ends (or is stopped).
+            if kill_group_on_exit {
+                if let Err(err) = cgroup.kill() {
+                    tracing::warn!(%err, "cgroup.kill failed");
+                }
+            }
+            let empty = cgroup.wait_empty();
+            tokio::pin!(empty);
+            loop {
+                tokio::select! {
+                    result = &mut empty => {
+                        if let Err(err) = result {
+                            tracing::warn!(%err, "cannot watch the proc's cgroup");
+                        }
+                        break;
+                    }
+                    _ = &mut output, if !output_done => output_done = true,
+                }
+            }
+            tracing::debug!("cgroup empty");
+        }
+        let exited_at = Instant::now();
         let drain = if shared.cell.status().is_stopping() {
             STOPPING_DRAIN_TIMEOUT
         } else {
@@ -111,6 +158,9 @@ impl<O: ChildOs> Monitor<O> {
             }
         };
         table.remove(group.pid());
+        if let Some(cgroup) = &shared.cgroup {
+            cgroup.remove();
+        }
         remove_proc_dir_later(proc_dir);
         *shared.control.lock().await = None;
         if let Some(task) = last_words {
@@ -127,6 +177,68 @@ impl<O: ChildOs> Monitor<O> {
         tracing::info!(%status, "ended");
         if let Err(err) = shared.cell.transition(status) {
             tracing::warn!(%err, "terminal status refused");
+        }
+        abandoned.disarm();
+        if let Some(hook) = &on_end {
+            hook.call(&shared.proc_id);
+        }
+    }
+}
+
+/// Armed while a monitor runs. Dropped armed, the monitor's task was
+/// dropped unfinished: its tokio runtime shut down. The proc would then be
+/// left unsupervised (a zombie, a `wait()` that never returns), so this
+/// ends it at once, synchronously: SIGKILL to its group (and its cgroup),
+/// a bounded wait for the cgroup to empty, the reap, and `Killed{SIGKILL}`
+/// (or how it really ended, if it had exited already) for every waiter on
+/// any runtime.
+struct Abandoned<O: ChildOs> {
+    shared: Option<Arc<ProcShared<O>>>,
+    table: Arc<GroupTable<O>>,
+    on_end: Option<EndHook>,
+}
+
+impl<O: ChildOs> Abandoned<O> {
+    fn disarm(mut self) {
+        self.shared = None;
+    }
+}
+
+impl<O: ChildOs> Drop for Abandoned<O> {
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.take() else {
+            return;
+        };
+        if shared.cell.status().is_exit() {
+            return;
+        }
+        tracing::info!(parent: &shared.span, "runtime shut down; killing the proc");
+        shared.exited.cancel();
+        let group = &shared.group;
+        let exit = match group.reap() {
+            Ok(Some(kind)) => Some(kind),
+            _ => {
+                let _ = shared.force_kill();
+                group.kill_and_reap_blocking();
+                Some(ExitKind::Signal {
+                    signal: libc::SIGKILL,
+                    core_dumped: false,
+                })
+            }
+        };
+        if let Some(cgroup) = &shared.cgroup {
+            let _ = cgroup.kill();
+            cgroup.wait_empty_blocking(crate::cgroup::TEARDOWN_WAIT);
+            cgroup.remove();
+        }
+        self.table.remove(group.pid());
+        let stderr_tail = lock_tail(&shared.stderr_tail).lines();
+        let status = terminal_status(shared.fail_reason(), exit, stderr_tail);
+        if let Err(err) = shared.cell.transition(status) {
+            tracing::warn!(parent: &shared.span, %err, "terminal status refused");
+        }
+        if let Some(hook) = &self.on_end {
+            hook.call(&shared.proc_id);
         }
     }
 }
@@ -209,6 +321,7 @@ pub(crate) fn fake_monitor(
         proc_dir: std::env::temp_dir().join("proc-manager-no-such-dir"),
         kill_group_on_exit,
         last_words: None,
+        on_end: None,
     };
     (shared, monitor)
 }

@@ -46,7 +46,8 @@ cg=$1 dir=$2 live=' '
 while IFS= read -r line; do
   case $line in
     +*[!0-9]*|-*[!0-9]*) ;;
-    +?*) live="$live${line#+} " ;;
+    +?*) p=${line#+}
+         case $live in *" $p "*) ;; *) live="$live$p " ;; esac ;;
     -?*) p=${line#-}
          case $live in *" $p "*) live="${live%% $p *} ${live#* $p }" ;; esac ;;
     done) exit 0 ;;

@@ -16,9 +16,8 @@
 //! spawned, and publishing the handle, is [`crate::registry`]'s business.
 
 use std::io;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use proc_manager_core::{
@@ -30,9 +29,12 @@ use tokio::process::ChildStdin;
 use tracing::Instrument;
 
 use crate::callback;
+use crate::cgroup::ProcCgroup;
+use crate::clone_command::{ChildStdio, CloneCommand};
+use crate::confine::Confinement;
 use crate::command::BootstrapCommand;
-use crate::config::{BootstrapProcConfig, Options, StdioMode};
-use crate::exit_monitor::Monitor;
+use crate::config::{BootstrapProcConfig, Options, StdinMode, StdioMode};
+use crate::exit_monitor::{EndHook, Monitor};
 use crate::exit_watch::wait_exit;
 use crate::handle::BootstrapProcHandle;
 use crate::log_channel::LogTarget;
@@ -44,7 +46,7 @@ use crate::readiness::ReadyPlan;
 use crate::ready_driver::{self, Trigger};
 use crate::runtime_dir::{MAX_SOCKET_PATH, ProcDir, RuntimeDir};
 use crate::spawn_command::{ChildEnv, build_command};
-use crate::spawner::{self, SpawnFailure};
+use crate::spawner::{self, SpawnFailure, Start};
 use crate::stdio::{LineSplitter, SharedTail};
 use crate::table::GroupTable;
 
@@ -84,16 +86,44 @@ pub(crate) struct Launcher {
     options: Options,
     runtime: RuntimeDir,
     table: Arc<GroupTable>,
+    /// Dropped last: the cgroups' teardown, then the guardian.
+    confinement: Confinement,
+    /// Told of each proc's end once its terminal status is published.
+    on_end: OnceLock<EndHook>,
 }
 
 impl Launcher {
-    pub(crate) fn new(command: BootstrapCommand, options: Options, runtime: RuntimeDir) -> Self {
+    pub(crate) fn new(
+        command: BootstrapCommand,
+        options: Options,
+        runtime: RuntimeDir,
+        confinement: Confinement,
+    ) -> Self {
         Self {
             command,
             options,
             runtime,
             table: Arc::new(GroupTable::default()),
+            confinement,
+            on_end: OnceLock::new(),
         }
+    }
+
+    /// How procs are contained.
+    pub(crate) fn confinement(&self) -> &Confinement {
+        &self.confinement
+    }
+
+    /// SIGKILLs everything every live proc started: each process group,
+    /// and with cgroups every process in them. Synchronous.
+    pub(crate) fn kill_all(&self) {
+        self.table.kill_all();
+        self.confinement.kill_all();
+    }
+
+    /// Sets who is told of each proc's end (the registry's retention).
+    pub(crate) fn on_end(&self, hook: EndHook) {
+        let _ = self.on_end.set(hook);
     }
 
     /// The command every proc starts from.
@@ -160,6 +190,10 @@ async fn launch(
     let spec = config.command.as_ref().unwrap_or(&launcher.command);
 
     launcher.runtime.ensure().map_err(io_err(&proc_id))?;
+    launcher
+        .confinement
+        .first_spawn(&launcher.runtime, &launcher.table);
+    let cgroup = launcher.confinement.prepare(&proc_id)?;
     let dir_path = launcher.runtime.next_proc_dir();
     // Removed again on drop, unless kept once the child runs.
     let dir = ProcDir::create(dir_path.clone()).map_err(io_err(&proc_id))?;
@@ -176,8 +210,10 @@ async fn launch(
         Mode::Driven { .. } => ChildEnv::Plain,
     };
     let command = build_command(spec, options.stdio, settings.stdin, &config, &child_env);
+    let start = start_for(spec, options.stdio, settings.stdin, command, cgroup.as_ref())
+        .map_err(io_err(&proc_id))?;
 
-    let spawned = spawner::spawn(command, launcher.table.clone())
+    let spawned = spawner::spawn(start, launcher.table.clone())
         .await
         .map_err(|failure| match failure {
             SpawnFailure::Exec(source) => SpawnError::BadCommand {
@@ -192,22 +228,16 @@ async fn launch(
     let group = spawned.group;
     let pid = group.pid();
     span.record("pid", pid);
-    let mut child = spawned.child;
-    let pipes = (
-        child.stdout.take().map(OwnedFd::from),
-        child.stderr.take().map(OwnedFd::from),
-    );
-    let stdin = child
-        .stdin
-        .take()
-        .and_then(|stdin| match ChildStdin::from_std(stdin) {
+    let pipes = (spawned.stdout, spawned.stderr);
+    let stdin = spawned.stdin.and_then(|fd| {
+        match ChildStdin::from_std(std::process::ChildStdin::from(fd)) {
             Ok(stdin) => Some(stdin),
             Err(err) => {
                 tracing::warn!(parent: &span, %err, "cannot hand out the child's stdin");
                 None
             }
-        });
-    drop(child);
+        }
+    });
 
     let cell = StatusCell::new(proc_id.clone());
     let _ = cell.transition(ProcStatus::Running {
@@ -230,7 +260,8 @@ async fn launch(
             span.clone(),
         )
         .with_stop(settings.stop)
-        .with_stdin(stdin),
+        .with_stdin(stdin)
+        .with_cgroup(cgroup),
     );
 
     let watch = line_regex.map(|(regex, addr)| {
@@ -309,6 +340,7 @@ async fn launch(
         proc_dir: dir.keep(),
         kill_group_on_exit: options.kill_group_on_exit,
         last_words,
+        on_end: launcher.on_end.get().cloned(),
     };
     tokio::spawn(monitor.run(wait_exit(group)).instrument(span.clone()));
 
@@ -394,4 +426,37 @@ fn payload(
         reason: err.to_string(),
     })?;
     Ok((token, payload))
+}
+
+/// How the spawner starts `command`: as it is (`posix_spawn`), or, with a
+/// cgroup, by `clone` into it (the same program, arguments, environment,
+/// working directory and stdio, read off `command` and `spec`).
+fn start_for(
+    spec: &BootstrapCommand,
+    stdio: StdioMode,
+    stdin: StdinMode,
+    command: std::process::Command,
+    cgroup: Option<&ProcCgroup>,
+) -> io::Result<Start> {
+    let Some(cgroup) = cgroup else {
+        return Ok(Start::Std(command));
+    };
+    let output = match stdio {
+        StdioMode::Captured => ChildStdio::Piped,
+        StdioMode::Inherit => ChildStdio::Inherit,
+    };
+    let input = match stdin {
+        StdinMode::Piped => ChildStdio::Piped,
+        _ => ChildStdio::Null,
+    };
+    let clone = CloneCommand::from_std(
+        &command,
+        spec.arg0.as_deref(),
+        spec.env_cleared,
+        [input, output, output],
+    )?;
+    Ok(Start::IntoCgroup {
+        command: clone,
+        cgroup_dir: cgroup.open_dir()?,
+    })
 }

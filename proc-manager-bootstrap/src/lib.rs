@@ -11,6 +11,7 @@ mod command;
 mod config;
 mod connect;
 mod control;
+mod confine;
 mod containment;
 pub mod echo;
 mod exit_monitor;

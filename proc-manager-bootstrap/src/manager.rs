@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use proc_manager_core::{
     ChannelAddr, ChannelTransport, ProcId, ProcManager, SpawnError, async_trait,
@@ -17,6 +18,8 @@ use proc_manager_core::{
 use crate::builder::BootstrapProcManagerBuilder;
 use crate::command::BootstrapCommand;
 use crate::config::BootstrapProcConfig;
+use crate::containment::Containment;
+use crate::exit_monitor::EndHook;
 use crate::handle::BootstrapProcHandle;
 use crate::launcher::Launcher;
 use crate::registry::Registry;
@@ -28,7 +31,7 @@ use crate::registry::Registry;
 /// live process group it spawned (synchronously, no runtime needed) and
 /// removes its runtime dir.
 pub struct BootstrapProcManager {
-    registry: Registry<BootstrapProcHandle>,
+    registry: Arc<Registry<BootstrapProcHandle>>,
     launcher: Launcher,
 }
 
@@ -61,6 +64,35 @@ impl BootstrapProcManager {
         self.launcher.table().len()
     }
 
+    /// The containment in effect: [`Containment::Cgroup`] or
+    /// [`Containment::ProcessGroup`] (see
+    /// [`BootstrapProcManagerBuilder::containment`]). `Cgroup` also when
+    /// cgroups were demanded and cannot be made; every spawn then fails
+    /// with the reason.
+    pub fn containment(&self) -> Containment {
+        self.launcher.confinement().mode()
+    }
+
+    /// Drops an ended proc at once (its status and handle are no longer
+    /// kept); whether there was one. A live proc, or an unknown id, is left
+    /// alone. Handles already held keep working.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_manager_bootstrap::*;
+    ///
+    /// let manager = BootstrapProcManager::new(BootstrapCommand::new("/bin/true"));
+    /// let id = ProcId::new("once")?;
+    /// let handle = manager.spawn(id.clone(), ChannelAddr::any(ChannelTransport::Unix)).await?;
+    /// handle.wait().await?;
+    /// assert!(manager.forget(&id));
+    /// assert!(manager.status(&id).is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn forget(&self, proc_id: &ProcId) -> bool {
+        self.registry.forget(proc_id)
+    }
+
     /// Handles of every proc that is not known to have ended.
     pub(crate) fn live_handles(&self) -> Vec<BootstrapProcHandle> {
         self.registry.live()
@@ -70,10 +102,15 @@ impl BootstrapProcManager {
 impl BootstrapProcManagerBuilder {
     /// The manager.
     pub fn build(self) -> BootstrapProcManager {
-        BootstrapProcManager {
-            registry: Registry::default(),
-            launcher: self.into_launcher(),
-        }
+        let registry = Arc::new(Registry::with_retention(self.retention()));
+        let launcher = self.into_launcher();
+        let weak = Arc::downgrade(&registry);
+        launcher.on_end(EndHook(Arc::new(move |proc_id: &ProcId| {
+            if let Some(registry) = weak.upgrade() {
+                registry.note_ended(proc_id);
+            }
+        })));
+        BootstrapProcManager { registry, launcher }
     }
 }
 
@@ -119,8 +156,11 @@ impl ProcManager for BootstrapProcManager {
 }
 
 impl Drop for BootstrapProcManager {
+    /// SIGKILLs every live group and, with cgroups, every process of every
+    /// proc; then (as the launcher drops) removes the runtime dir and the
+    /// cgroups (waiting, bounded, for them to empty) and ends the guardian.
     fn drop(&mut self) {
-        self.launcher.table().kill_all();
+        self.launcher.kill_all();
     }
 }
 

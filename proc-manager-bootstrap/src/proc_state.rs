@@ -16,6 +16,7 @@ use tokio::net::unix::OwnedWriteHalf;
 use tokio::process::ChildStdin;
 use tokio_util::sync::CancellationToken;
 
+use crate::cgroup::ProcCgroup;
 use crate::group::ProcessGroup;
 use crate::os::ChildOs;
 use crate::pidfd::PidFd;
@@ -78,6 +79,9 @@ pub(crate) struct ProcShared<O: ChildOs = PidFd> {
     pub(crate) notes: ProcNotes,
     /// The write end of a piped stdin, until the caller takes it.
     pub(crate) stdin: Mutex<Option<ChildStdin>>,
+    /// The proc's cgroup, under cgroup containment: every kill goes to all
+    /// of it, and the proc ends only once it is empty.
+    pub(crate) cgroup: Option<ProcCgroup>,
 }
 
 impl<O: ChildOs> ProcShared<O> {
@@ -133,6 +137,16 @@ impl<O: ChildOs> ProcShared<O> {
         Ok(true)
     }
 
+            cgroup: None,
+        }
+    }
+
+    /// The same, with the proc's cgroup.
+    pub(crate) fn with_cgroup(mut self, cgroup: Option<ProcCgroup>) -> Self {
+        self.cgroup = cgroup;
+        self
+    }
+
     /// Records why the manager is about to kill the proc (first reason wins).
     pub(crate) fn set_fail_reason(&self, reason: String) {
         let mut slot = self.fail_reason.lock().unwrap_or_else(|p| p.into_inner());
@@ -181,6 +195,10 @@ impl<O: ChildOs> ProcShared<O> {
 
     /// SIGKILLs the proc's group now.
     pub(crate) fn force_kill(&self) -> io::Result<()> {
+        if let Some(cgroup) = &self.cgroup {
+            tracing::debug!(parent: &self.span, "killing the proc's cgroup");
+            cgroup.kill()?;
+        }
         tracing::debug!(parent: &self.span, "sending SIGKILL to the process group");
         self.group.signal_group(Signal::KILL)
     }

@@ -6,12 +6,14 @@
 //! spawn does between reserving and publishing is [`crate::launcher`]'s
 //! business.
 //!
-//! Retention of ended procs belongs here too: `forget(&id)` removes an ended
-//! entry from `handles`, and `retain_ended(n)` needs only an ordered record
-//! of ended ids beside it (pushed when an entry is found ended, trimmed to
-//! `n` under the same lock).
+//! Retention of ended procs is here too: [`Registry::forget`] removes an
+//! ended entry at once, and the last `retain_ended` ended entries are kept,
+//! older ones dropped as new ones end: an ordered record of ended ids
+//! beside the entries ([`Ended`]), pushed when a proc is reported ended
+//! ([`Registry::note_ended`], or found ended when published) and trimmed
+//! under the same lock, so memory stays flat over any number of spawns.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use proc_manager_core::{ProcHandle, ProcId, SpawnError};
@@ -32,21 +34,65 @@ impl<H: ProcHandle + Clone> Entry for H {
 struct Entries<H> {
     handles: HashMap<ProcId, H>,
     starting: HashSet<ProcId>,
+    ended: Ended,
+}
+
+/// Ended ids, oldest first. An id that ends again (respawned) is recorded
+/// again; its older record is stale (its number is no longer the latest)
+/// and skipped, and the queue is compacted when stale records pile up.
+#[derive(Debug, Default)]
+struct Ended {
+    next: u64,
+    latest: HashMap<ProcId, u64>,
+    order: VecDeque<(u64, ProcId)>,
+}
+
+impl Ended {
+    fn record(&mut self, proc_id: &ProcId) {
+        self.next = self.next.wrapping_add(1);
+        self.latest.insert(proc_id.clone(), self.next);
+        self.order.push_back((self.next, proc_id.clone()));
+        if self.order.len() > self.latest.len().saturating_mul(2).saturating_add(64) {
+            let latest = &self.latest;
+            self.order.retain(|(n, id)| latest.get(id) == Some(n));
+        }
+    }
+
+    /// Pops the oldest live record.
+    fn pop_oldest(&mut self) -> Option<ProcId> {
+        while let Some((n, id)) = self.order.pop_front() {
+            if self.latest.get(&id) == Some(&n) {
+                self.latest.remove(&id);
+                return Some(id);
+            }
+        }
+        None
+    }
 }
 
 /// Known procs and ids being spawned. See the module docs.
 #[derive(Debug)]
 pub(crate) struct Registry<H> {
     entries: Mutex<Entries<H>>,
+    retain_ended: usize,
 }
 
 impl<H> Default for Registry<H> {
     fn default() -> Self {
+        Self::with_retention(1000)
+    }
+}
+
+impl<H> Registry<H> {
+    /// A registry keeping the last `retain_ended` ended entries.
+    pub(crate) fn with_retention(retain_ended: usize) -> Self {
         Self {
             entries: Mutex::new(Entries {
                 handles: HashMap::new(),
                 starting: HashSet::new(),
+                ended: Ended::default(),
             }),
+            retain_ended,
         }
     }
 }
@@ -83,6 +129,47 @@ impl<H: Entry> Registry<H> {
         self.lock().handles.keys().cloned().collect()
     }
 
+    /// Records that the proc under `proc_id` has ended (its terminal status
+    /// is published), and drops the oldest ended entries beyond the
+    /// retention.
+    pub(crate) fn note_ended(&self, proc_id: &ProcId) {
+        let mut entries = self.lock();
+        let ended = entries.handles.get(proc_id).is_some_and(|h| !h.is_alive());
+        if ended {
+            entries.ended.record(proc_id);
+            self.trim(&mut entries);
+        }
+    }
+
+    /// Drops the entry of an ended proc at once; whether there was one
+    /// (a live proc, or an unknown id, is left alone).
+    pub(crate) fn forget(&self, proc_id: &ProcId) -> bool {
+        let mut entries = self.lock();
+        let ended = entries.handles.get(proc_id).is_some_and(|h| !h.is_alive());
+        if ended {
+            entries.handles.remove(proc_id);
+            entries.ended.latest.remove(proc_id);
+        }
+        ended
+    }
+
+    fn trim(&self, entries: &mut Entries<H>) {
+        while entries.ended.latest.len() > self.retain_ended {
+            let Some(oldest) = entries.ended.pop_oldest() else {
+                return;
+            };
+            if entries.handles.get(&oldest).is_some_and(|h| !h.is_alive()) {
+                entries.handles.remove(&oldest);
+            }
+        }
+    }
+
+    /// How many entries are held (live and ended).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().handles.len()
+    }
+
     /// Entries whose proc is not known to have ended.
     pub(crate) fn live(&self) -> Vec<H> {
         self.lock()
@@ -107,7 +194,17 @@ impl<H: Entry> Reservation<'_, H> {
     pub(crate) fn fulfil(self, handle: H) {
         let mut entries = self.registry.lock();
         entries.starting.remove(&self.proc_id);
+        let ended = !handle.is_alive();
         entries.handles.insert(self.proc_id.clone(), handle);
+        if ended {
+            // It ended before it was published: its end report found no
+            // entry to record.
+            entries.ended.record(&self.proc_id);
+            self.registry.trim(&mut entries);
+        } else {
+            // A live entry replaced an ended one: not ended any more.
+            entries.ended.latest.remove(&self.proc_id);
+        }
     }
 }
 
@@ -160,6 +257,63 @@ mod tests {
         assert!(registry.get(&id("a")).is_none());
         drop(first);
         assert!(registry.reserve(&id("a")).is_ok(), "freed on drop");
+    }
+
+    #[test]
+    fn only_the_most_recent_ended_entries_are_kept() {
+        let registry = Registry::with_retention(2);
+        let mut handles = Vec::new();
+        for name in ["a", "b", "c"] {
+            let handle = Fake::alive();
+            registry.reserve(&id(name)).unwrap().fulfil(handle.clone());
+            handles.push(handle);
+        }
+        for (name, handle) in ["a", "b", "c"].iter().zip(&handles) {
+            handle.end();
+            registry.note_ended(&id(name));
+        }
+        let mut ids: Vec<_> = registry.ids().into_iter().map(|i| i.to_string()).collect();
+        ids.sort();
+        assert_eq!(ids, ["b", "c"], "the oldest ended entry went");
+    }
+
+    #[test]
+    fn live_entries_are_never_trimmed_and_a_respawned_id_counts_once() {
+        let registry = Registry::with_retention(1);
+        let live = Fake::alive();
+        registry.reserve(&id("live")).unwrap().fulfil(live);
+        for _ in 0..1000 {
+            let handle = Fake::alive();
+            registry.reserve(&id("again")).unwrap().fulfil(handle.clone());
+            handle.end();
+            registry.note_ended(&id("again"));
+        }
+        assert_eq!(registry.len(), 2);
+        let entries = registry.lock();
+        assert!(entries.ended.order.len() <= 64 + 2, "stale records are compacted");
+    }
+
+    #[test]
+    fn an_entry_ended_before_it_was_published_is_retained_and_trimmed() {
+        let registry = Registry::with_retention(0);
+        let handle = Fake::alive();
+        handle.end();
+        registry.note_ended(&id("fast"));
+        registry.reserve(&id("fast")).unwrap().fulfil(handle);
+        assert_eq!(registry.len(), 0, "retain 0 keeps no ended entry");
+    }
+
+    #[test]
+    fn forget_drops_an_ended_entry_only() {
+        let registry = Registry::default();
+        let handle = Fake::alive();
+        registry.reserve(&id("a")).unwrap().fulfil(handle.clone());
+        assert!(!registry.forget(&id("a")), "live: kept");
+        assert!(!registry.forget(&id("nobody")));
+        handle.end();
+        assert!(registry.forget(&id("a")));
+        assert!(registry.get(&id("a")).is_none());
+        assert!(registry.reserve(&id("a")).is_ok());
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 
+use crate::stamp::ManagerStamp;
+
 /// The longest socket path `sockaddr_un` takes (108 bytes with the NUL).
 pub(crate) const MAX_SOCKET_PATH: usize = 107;
 
@@ -41,29 +43,20 @@ impl RuntimeDir {
         }
     }
 
-    /// A fresh default path, `proc-manager-<pid>-<n>-<random>` under the
-    /// first of: `$XDG_RUNTIME_DIR` (a per-user tmpfs made for sockets),
-    /// `$TMPDIR` when set, `/dev/shm` (tmpfs), the temp dir. Sockets on a
-    /// disk-backed file system cost milliseconds each to create and remove
-    /// on a busy machine; on tmpfs, microseconds.
+    /// A fresh default path, `proc-manager-<pid>.<start>-<n>-<random>`
+    /// (a [`ManagerStamp`] name, so a later manager can tell this one is
+    /// dead and sweep the dir) under the first of [`default_bases`].
     pub(crate) fn default_path() -> PathBuf {
         let mut bytes = [0u8; 4];
-        // Uniqueness also comes from the pid and the counter below.
+        // Uniqueness also comes from the stamp and the counter below.
         let _ = getrandom::fill(&mut bytes);
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let usable = |dir: &PathBuf| dir.is_absolute() && dir.is_dir();
-        let base = ["XDG_RUNTIME_DIR", "TMPDIR"]
+        let base = default_bases()
             .into_iter()
-            .filter_map(|var| std::env::var_os(var).map(PathBuf::from))
-            .chain([PathBuf::from("/dev/shm")])
-            .find(|dir| usable(dir) && is_writable(dir))
+            .next()
             .unwrap_or_else(std::env::temp_dir);
-        base.join(format!(
-            "proc-manager-{}-{n}-{:08x}",
-            std::process::id(),
-            u32::from_ne_bytes(bytes)
-        ))
+        base.join(ManagerStamp::current().name(&format!("{n}-{:08x}", u32::from_ne_bytes(bytes))))
     }
 
     /// Where it is.
@@ -104,6 +97,11 @@ impl RuntimeDir {
         };
         *state = Some(created);
         Ok(())
+    }
+
+    /// Whether this manager created the dir (and so removes it).
+    pub(crate) fn owned(&self) -> bool {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) == Some(true)
     }
 
     /// The path of the next per-proc dir (not created yet).
@@ -203,6 +201,22 @@ fn lower_this_threads_priority() {
     let tid = unsafe { libc::gettid() };
     // SAFETY: plain syscall on our own thread id; failure is harmless.
     let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) };
+}
+
+/// Where default runtime dirs go, best first: `$XDG_RUNTIME_DIR` (a
+/// per-user tmpfs made for sockets), `$TMPDIR` when set, `/dev/shm`
+/// (tmpfs), the temp dir; only absolute, writable dirs. Sockets on a
+/// disk-backed file system cost milliseconds each to create and remove on
+/// a busy machine; on tmpfs, microseconds.
+pub(crate) fn default_bases() -> Vec<PathBuf> {
+    let mut bases: Vec<PathBuf> = ["XDG_RUNTIME_DIR", "TMPDIR"]
+        .into_iter()
+        .filter_map(|var| std::env::var_os(var).map(PathBuf::from))
+        .chain([PathBuf::from("/dev/shm"), std::env::temp_dir()])
+        .filter(|dir| dir.is_absolute() && dir.is_dir() && is_writable(dir))
+        .collect();
+    bases.dedup();
+    bases
 }
 
 /// Whether this process may create entries in `dir`.

@@ -12,22 +12,42 @@
 //! [`GroupTable`] before replying, so a spawn whose caller has gone away
 //! (a cancelled future) still leaves nothing behind: the child is killed and
 //! reaped here. Building the command is the manager's job.
+//!
+//! Two ways to start a child: std's `Command` (`posix_spawn`, for process
+//! groups) and [`crate::clone_spawn`] (for a child that must be in its
+//! cgroup before it runs).
 
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::oneshot;
 
+use crate::clone_command::CloneCommand;
+use crate::clone_spawn::{self, CloneError};
 use crate::group::ProcessGroup;
 use crate::table::GroupTable;
 
-/// A child just spawned: the std handle (for its pipes) and its group.
+/// How to start the child.
+#[derive(Debug)]
+pub(crate) enum Start {
+    /// std's `Command` (`posix_spawn`).
+    Std(Command),
+    /// `clone` into the cgroup whose `cgroup.procs` is open here.
+    IntoCgroup {
+        command: CloneCommand,
+        cgroup_procs: OwnedFd,
+    },
+}
+
+/// A child just spawned: its group and our ends of its output pipes.
 #[derive(Debug)]
 pub(crate) struct Spawned {
-    pub(crate) child: Child,
     pub(crate) group: Arc<ProcessGroup>,
+    pub(crate) stdout: Option<OwnedFd>,
+    pub(crate) stderr: Option<OwnedFd>,
 }
 
 /// Why a spawn failed.
@@ -35,12 +55,13 @@ pub(crate) struct Spawned {
 pub(crate) enum SpawnFailure {
     /// The OS refused to start the program (missing, not executable, …).
     Exec(io::Error),
-    /// Anything else (no spawner thread, no pidfd, out of resources).
+    /// Anything else (no spawner thread, no pidfd, out of resources, the
+    /// cgroup refused the child).
     Setup(io::Error),
 }
 
 struct Request {
-    command: Command,
+    start: Start,
     table: Arc<GroupTable>,
     reply: oneshot::Sender<Result<Spawned, SpawnFailure>>,
 }
@@ -68,32 +89,45 @@ fn spawner() -> io::Result<&'static mpsc::Sender<Request>> {
 
 fn serve(request: Request) {
     let Request {
-        mut command,
+        start,
         table,
         reply,
     } = request;
-    let result = match command.spawn() {
-        Err(err) if is_resource_error(&err) => Err(SpawnFailure::Setup(err)),
-        Err(err) => Err(SpawnFailure::Exec(err)),
-        Ok(mut child) => match ProcessGroup::open(child.id()) {
-            Ok(group) => Ok(Spawned {
-                child,
-                group: Arc::new(group),
-            }),
-            Err(err) => {
-                // Unreaped, so the pid is still ours to signal and reap.
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(SpawnFailure::Setup(io::Error::new(
-                    err.kind(),
-                    format!("pidfd_open failed (Linux 5.4 or later is required): {err}"),
-                )))
-            }
+    // A subreaper pass must not see this child before the table does.
+    let lock = crate::subreaper::spawn_lock();
+    let result = match start {
+        Start::Std(mut command) => match command.spawn() {
+            Err(err) if is_resource_error(&err) => Err(SpawnFailure::Setup(err)),
+            Err(err) => Err(SpawnFailure::Exec(err)),
+            Ok(child) => from_std(child),
+        },
+        Start::IntoCgroup {
+            command,
+            cgroup_procs,
+        } => match clone_spawn::spawn(&command, cgroup_procs.as_fd()) {
+            Err(CloneError::Exec(err)) => Err(SpawnFailure::Exec(err)),
+            Err(CloneError::Cgroup(err)) => Err(SpawnFailure::Setup(io::Error::new(
+                err.kind(),
+                format!("the child cannot join its cgroup: {err}"),
+            ))),
+            Err(CloneError::Setup(err)) => Err(SpawnFailure::Setup(err)),
+            Ok(child) => match ProcessGroup::open(child.pid) {
+                Ok(group) => Ok(Spawned {
+                    group: Arc::new(group),
+                    stdout: child.stdout,
+                    stderr: child.stderr,
+                }),
+                Err(err) => {
+                    kill_and_reap_unopened(child.pid);
+                    Err(pidfd_failure(err))
+                }
+            },
         },
     };
     if let Ok(spawned) = &result {
         table.insert(spawned.group.clone());
     }
+    drop(lock);
     if let Err(Ok(orphan)) = reply.send(result) {
         tracing::debug!(
             pid = orphan.group.pid(),
@@ -101,6 +135,40 @@ fn serve(request: Request) {
         );
         orphan.group.kill_and_reap_blocking();
         table.remove(orphan.group.pid());
+    }
+}
+
+fn from_std(mut child: Child) -> Result<Spawned, SpawnFailure> {
+    match ProcessGroup::open(child.id()) {
+        Ok(group) => Ok(Spawned {
+            group: Arc::new(group),
+            stdout: child.stdout.take().map(OwnedFd::from),
+            stderr: child.stderr.take().map(OwnedFd::from),
+        }),
+        Err(err) => {
+            // Unreaped, so the pid is still ours to signal and reap.
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(pidfd_failure(err))
+        }
+    }
+}
+
+fn pidfd_failure(err: io::Error) -> SpawnFailure {
+    SpawnFailure::Setup(io::Error::new(
+        err.kind(),
+        format!("pidfd_open failed (Linux 5.4 or later is required): {err}"),
+    ))
+}
+
+/// SIGKILLs and reaps a child we could not open a pidfd for (unreaped, so
+/// its pid is still ours).
+fn kill_and_reap_unopened(pid: u32) {
+    let Ok(pid) = i32::try_from(pid) else { return };
+    // SAFETY: signal and wait for our own unreaped child; no pointers kept.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
     }
 }
 
@@ -112,16 +180,13 @@ fn is_resource_error(err: &io::Error) -> bool {
     )
 }
 
-/// Spawns `command` on the spawner thread and records it in `table`.
-pub(crate) async fn spawn(
-    command: Command,
-    table: Arc<GroupTable>,
-) -> Result<Spawned, SpawnFailure> {
+/// Starts a child on the spawner thread and records it in `table`.
+pub(crate) async fn spawn(start: Start, table: Arc<GroupTable>) -> Result<Spawned, SpawnFailure> {
     let (reply, rx) = oneshot::channel();
     spawner()
         .map_err(SpawnFailure::Setup)?
         .send(Request {
-            command,
+            start,
             table,
             reply,
         })

@@ -19,7 +19,7 @@
 //!
 //! The race: a child the spawner has just started is not in the table
 //! until the spawner records it. A pass and a spawn therefore hold the same
-//! lock ([`SubreaperState::spawn_lock`]) from listing to reaping, and from
+//! lock ([`spawn_lock`]) from listing to reaping, and from
 //! the `clone` to the table insert, so a pass never sees a leader the table
 //! does not know yet. Children started by other code in this process (std
 //! or tokio `Command`) are left alone unless we are PID 1, where reaping
@@ -30,7 +30,9 @@
 use std::collections::HashSet;
 use std::io;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, Weak};
+
+use crate::table::GroupTable;
 
 /// One child of this process, as read from `/proc`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +49,7 @@ pub(crate) struct ChildInfo {
 pub(crate) struct Owners<'a> {
     /// Proc leaders (their monitors reap them), and the guardian.
     pub(crate) leaders: &'a HashSet<u32>,
-    /// The manager cgroup's path in the hierarchy (`/…/proc-manager-…`).
+    /// The manager cgroup's name (`proc-manager-…`, unique per manager).
     pub(crate) cgroup: Option<&'a str>,
     pub(crate) pid1: bool,
 }
@@ -58,20 +60,62 @@ pub(crate) fn should_reap(child: &ChildInfo, owners: &Owners<'_>) -> bool {
         return false;
     }
     let in_our_cgroup = match (&child.cgroup, owners.cgroup) {
-        (Some(theirs), Some(ours)) => {
-            theirs.strip_prefix(ours).is_some_and(|rest| rest.starts_with('/'))
-        }
+        (Some(theirs), Some(ours)) => theirs.split('/').any(|part| part == ours),
         _ => false,
     };
     owners.pid1 || in_our_cgroup || owners.leaders.contains(&child.pgid)
 }
 
-/// The subreaper's shared state.
-#[derive(Debug, Default)]
-pub(crate) struct SubreaperState {
-    /// Held by a pass from listing to reaping and by a spawn from `clone`
-    /// to the table insert.
-    pub(crate) spawn_lock: Mutex<()>,
+/// Held by a pass from listing to reaping and by a spawn from `clone` to
+/// the table insert (one spawner thread per process: uncontended unless a
+/// pass runs).
+pub(crate) fn spawn_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One pass: reaps the zombie orphans of our procs; how many.
+pub(crate) fn pass(table: &GroupTable, guardian: Option<u32>, cgroup_name: Option<&str>) -> usize {
+    let _lock = spawn_lock();
+    let mut leaders: HashSet<u32> = table.pids().into_iter().collect();
+    leaders.extend(guardian);
+    let owners = Owners {
+        leaders: &leaders,
+        cgroup: cgroup_name,
+        pid1: is_pid1(),
+    };
+    children()
+        .iter()
+        .filter(|child| should_reap(child, &owners))
+        .filter(|child| reap(child.pid))
+        .inspect(|child| tracing::debug!(pid = child.pid, "reaped an orphan"))
+        .count()
+}
+
+/// Reaps orphans on every `SIGCHLD`, on the current runtime, while the
+/// manager's table lives.
+pub(crate) fn start_reaping(
+    table: Weak<GroupTable>,
+    guardian: Option<u32>,
+    cgroup_name: Option<String>,
+) {
+    let mut signals = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child()) {
+        Ok(signals) => signals,
+        Err(err) => {
+            tracing::warn!(%err, "cannot listen for SIGCHLD; orphans are not reaped");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        loop {
+            let Some(table) = table.upgrade() else { return };
+            pass(&table, guardian, cgroup_name.as_deref());
+            drop(table);
+            if signals.recv().await.is_none() {
+                return;
+            }
+        }
+    });
 }
 
 /// Makes this process a child subreaper.
@@ -150,7 +194,7 @@ mod tests {
         let leaders: HashSet<u32> = [10, 20].into();
         let owners = Owners {
             leaders: &leaders,
-            cgroup: Some("/proc-manager-1.2-ab"),
+            cgroup: Some("proc-manager-1.2-ab"),
             pid1: false,
         };
         // Our own leader, even as a zombie: its monitor reaps it.
@@ -159,7 +203,7 @@ mod tests {
         assert!(!should_reap(&child(30, false, 10, None), &owners));
         // A zombie orphan in a proc's group, or in a proc cgroup.
         assert!(should_reap(&child(31, true, 20, None), &owners));
-        assert!(should_reap(&child(32, true, 32, Some("/proc-manager-1.2-ab/p3")), &owners));
+        assert!(should_reap(&child(32, true, 32, Some("/x/proc-manager-1.2-ab/p3")), &owners));
         // Not ours: another cgroup that merely shares the prefix, or a
         // child someone else in this process started.
         assert!(!should_reap(&child(33, true, 33, Some("/proc-manager-1.2-abc/p0")), &owners));

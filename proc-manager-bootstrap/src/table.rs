@@ -6,9 +6,10 @@
 //! [`crate::group`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::group::ProcessGroup;
+use crate::guardian::Guardian;
 use crate::os::ChildOs;
 use crate::pidfd::PidFd;
 
@@ -16,12 +17,16 @@ use crate::pidfd::PidFd;
 #[derive(Debug)]
 pub(crate) struct GroupTable<O: ChildOs = PidFd> {
     groups: Mutex<HashMap<u32, Arc<ProcessGroup<O>>>>,
+    /// The manager-death guardian, told of every group added and removed
+    /// (only without cgroups: see [`crate::guardian`]).
+    mirror: OnceLock<Arc<Guardian>>,
 }
 
 impl<O: ChildOs> Default for GroupTable<O> {
     fn default() -> Self {
         Self {
             groups: Mutex::new(HashMap::new()),
+            mirror: OnceLock::new(),
         }
     }
 }
@@ -33,12 +38,35 @@ impl<O: ChildOs> GroupTable<O> {
 
     /// Records a live group.
     pub(crate) fn insert(&self, group: Arc<ProcessGroup<O>>) {
-        self.lock().insert(group.pid(), group);
+        let pid = group.pid();
+        self.lock().insert(pid, group);
+        if let Some(guardian) = self.mirror.get() {
+            guardian.track(pid);
+        }
     }
 
     /// Forgets a group (after its leader was reaped).
     pub(crate) fn remove(&self, pid: u32) {
-        self.lock().remove(&pid);
+        if self.lock().remove(&pid).is_some() {
+            if let Some(guardian) = self.mirror.get() {
+                guardian.untrack(pid);
+            }
+        }
+    }
+
+    /// From now on, tells `guardian` of every group added and removed,
+    /// starting with those recorded now.
+    pub(crate) fn mirror_to(&self, guardian: Arc<Guardian>) {
+        let groups = self.lock();
+        for &pid in groups.keys() {
+            guardian.track(pid);
+        }
+        let _ = self.mirror.set(guardian);
+    }
+
+    /// The leaders' pids.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.lock().keys().copied().collect()
     }
 
     /// How many groups are recorded.

@@ -10,7 +10,9 @@ mod support;
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
-use proc_manager_bootstrap::{BootstrapProcManager, ProcHandle, ProcManager, ProcStatus};
+use proc_manager_bootstrap::{
+    BootstrapProcManager, Containment, ProcHandle, ProcManager, ProcStatus,
+};
 use support::*;
 
 fn first_line_pid(handle: &proc_manager_bootstrap::BootstrapProcHandle) -> u32 {
@@ -41,8 +43,11 @@ async fn child_that_forks_a_grandchild_and_exits_leaves_no_grandchild() {
 
 #[tokio::test]
 async fn kept_grandchild_holding_the_pipe_does_not_hang_the_monitor() {
+    // Process groups: a proc's cgroup, by contract, keeps it alive while
+    // anything is left in it (see tests/containment.rs).
     let manager = BootstrapProcManager::builder(sh("sleep 1000 & echo $!; echo bye >&2; exit 5"))
         .kill_process_group_on_exit(false)
+        .containment(Containment::ProcessGroup)
         .build();
     let handle = manager.spawn(id("keeper"), backend()).await.unwrap();
     let status = within(

@@ -16,7 +16,9 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
-/// Children of this process that still exist (zombies included).
+/// Children of this process that still exist (zombies included), but the
+/// manager's one guardian (a child by design, for as long as the manager
+/// lives).
 fn our_children() -> Vec<String> {
     let mut all = Vec::new();
     for task in std::fs::read_dir("/proc/self/task").unwrap() {
@@ -25,6 +27,10 @@ fn our_children() -> Vec<String> {
             all.extend(text.split_whitespace().map(str::to_owned));
         }
     }
+    all.retain(|pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        !String::from_utf8_lossy(&cmdline).contains("proc-manager-guardian")
+    });
     all
 }
 

@@ -56,7 +56,11 @@ pub(crate) async fn wait_empty(dir: &Path) -> io::Result<()> {
     if !read_populated(&file)? {
         return Ok(());
     }
-    let afd = match AsyncFd::with_interest(file, Interest::PRIORITY) {
+    // SAFETY: the `AsyncFd` owns `file`, so the descriptor is open, is not
+    // closed by anyone else, and `as_raw_fd` returns the same number for the
+    // `AsyncFd`'s whole life.
+    let registered = unsafe { AsyncFd::register_with_interest(file, Interest::PRIORITY) };
+    let afd = match registered.map_err(io::Error::from) {
         Ok(afd) => afd,
         Err(err) => {
             tracing::debug!(%err, "cannot watch cgroup.events; polling it instead");
