@@ -71,7 +71,8 @@ impl ManagerCgroup {
         let _ = getrandom::fill(&mut tag);
         let name = ManagerStamp::current().name(&format!("{:08x}", u32::from_ne_bytes(tag)));
         let dir = base.join(name);
-        std::fs::create_dir(&dir).map_err(|e| unavailable(&dir, format!("cannot create it: {e}")))?;
+        std::fs::create_dir(&dir)
+            .map_err(|e| unavailable(&dir, format!("cannot create it: {e}")))?;
         let made = Self {
             dir,
             next: AtomicU64::new(0),

@@ -136,13 +136,14 @@ mod tests {
             .env("PM_TEST_SET", "1")
             .env_remove("HOME")
             .current_dir("/tmp");
-        let spec = CloneCommand::from_std(
-            &command,
-            Some(OsStr::new("my-sh")),
-            [ChildStdio::Null; 3],
-        )
-        .unwrap();
-        assert!(spec.program.as_bytes().ends_with(b"/sh"), "{:?}", spec.program);
+        let spec =
+            CloneCommand::from_std(&command, Some(OsStr::new("my-sh")), [ChildStdio::Null; 3])
+                .unwrap();
+        assert!(
+            spec.program.as_bytes().ends_with(b"/sh"),
+            "{:?}",
+            spec.program
+        );
         let argv: Vec<_> = spec.argv.iter().map(|a| a.to_str().unwrap()).collect();
         assert_eq!(argv, ["my-sh", "-c", "true"]);
         let env: Vec<_> = spec.envp.iter().map(entry).collect();

@@ -101,9 +101,8 @@ pub(crate) fn spawn(
             ChildStdio::Inherit => {}
             ChildStdio::Null => child_ends[i] = Some(above_stdio(dev_null().map_err(setup)?)?),
             ChildStdio::Piped => {
-                let (read, write) =
-                    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-                        .map_err(|e| setup(e.into()))?;
+                let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                    .map_err(|e| setup(e.into()))?;
                 let (mine, theirs) = if i == 0 { (write, read) } else { (read, write) };
                 child_ends[i] = Some(above_stdio(theirs)?);
                 parent_ends[i] = Some(mine);
@@ -408,10 +407,17 @@ mod tests {
         let pid = child.pid;
         let out = output(child);
         let manager_name = manager.dir().file_name().unwrap().to_str().unwrap();
-        let v2_line = out.lines().find(|l| l.starts_with("0::")).unwrap_or_default();
+        let v2_line = out
+            .lines()
+            .find(|l| l.starts_with("0::"))
+            .unwrap_or_default();
         assert!(v2_line.ends_with(&format!("/{manager_name}/p0")), "{out}");
         let numbers: Vec<&str> = out.lines().rev().take(2).map(str::trim).collect();
-        assert_eq!(numbers, [pid.to_string(), pid.to_string()], "pgid = pid: {out}");
+        assert_eq!(
+            numbers,
+            [pid.to_string(), pid.to_string()],
+            "pgid = pid: {out}"
+        );
         assert!(!proc_cgroup.is_populated().unwrap());
         proc_cgroup.remove();
     }

@@ -110,7 +110,10 @@ impl Confinement {
                 proc_id: proc_id.clone(),
                 source: std::io::Error::new(
                     source.kind(),
-                    format!("cannot create a cgroup in {}: {source}", cgroup.dir().display()),
+                    format!(
+                        "cannot create a cgroup in {}: {source}",
+                        cgroup.dir().display()
+                    ),
                 ),
             })
     }

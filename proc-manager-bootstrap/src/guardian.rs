@@ -140,7 +140,10 @@ impl Drop for Guardian {
         self.send("done\n");
         let child = self.child.get_mut().unwrap_or_else(|p| p.into_inner());
         if let Some(pidfd) = &self.pidfd {
-            let mut fds = [rustix::event::PollFd::new(pidfd, rustix::event::PollFlags::IN)];
+            let mut fds = [rustix::event::PollFd::new(
+                pidfd,
+                rustix::event::PollFlags::IN,
+            )];
             let wait = rustix::event::Timespec::try_from(EXIT_WAIT).ok();
             let _ = rustix::event::poll(&mut fds, wait.as_ref());
         }
@@ -158,8 +161,10 @@ mod tests {
     use super::*;
 
     fn gone(pid: u32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map_or(true, |s| s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')))
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
     }
 
     #[test]

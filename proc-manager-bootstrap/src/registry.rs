@@ -284,13 +284,19 @@ mod tests {
         registry.reserve(&id("live")).unwrap().fulfil(live);
         for _ in 0..1000 {
             let handle = Fake::alive();
-            registry.reserve(&id("again")).unwrap().fulfil(handle.clone());
+            registry
+                .reserve(&id("again"))
+                .unwrap()
+                .fulfil(handle.clone());
             handle.end();
             registry.note_ended(&id("again"));
         }
         assert_eq!(registry.len(), 2);
         let entries = registry.lock();
-        assert!(entries.ended.order.len() <= 64 + 2, "stale records are compacted");
+        assert!(
+            entries.ended.order.len() <= 64 + 2,
+            "stale records are compacted"
+        );
     }
 
     #[test]

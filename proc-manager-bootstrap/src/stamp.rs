@@ -95,7 +95,10 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        let stamp = ManagerStamp { pid: 12, start: 345 };
+        let stamp = ManagerStamp {
+            pid: 12,
+            start: 345,
+        };
         let name = stamp.name("0-abcd");
         assert_eq!(name, "proc-manager-12.345-0-abcd");
         assert_eq!(ManagerStamp::parse_name(&name), Some(stamp));
@@ -112,6 +115,12 @@ mod tests {
             start: me.start + 1,
         };
         assert!(recycled.is_dead());
-        assert!(!ManagerStamp { pid: me.pid, start: 0 }.is_dead());
+        assert!(
+            !ManagerStamp {
+                pid: me.pid,
+                start: 0
+            }
+            .is_dead()
+        );
     }
 }

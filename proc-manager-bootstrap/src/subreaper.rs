@@ -139,7 +139,10 @@ pub(crate) fn children() -> Vec<ChildInfo> {
     if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
         for task in tasks.flatten() {
             if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
-                pids.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+                pids.extend(
+                    text.split_whitespace()
+                        .filter_map(|p| p.parse::<u32>().ok()),
+                );
             }
         }
     }
@@ -166,7 +169,10 @@ fn read_child(pid: u32) -> Option<ChildInfo> {
 
 /// Reaps `pid` if it has exited; whether it did.
 pub(crate) fn reap(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return false;
     };
     let options = rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOHANG;
@@ -203,10 +209,16 @@ mod tests {
         assert!(!should_reap(&child(30, false, 10, None), &owners));
         // A zombie orphan in a proc's group, or in a proc cgroup.
         assert!(should_reap(&child(31, true, 20, None), &owners));
-        assert!(should_reap(&child(32, true, 32, Some("/x/proc-manager-1.2-ab/p3")), &owners));
+        assert!(should_reap(
+            &child(32, true, 32, Some("/x/proc-manager-1.2-ab/p3")),
+            &owners
+        ));
         // Not ours: another cgroup that merely shares the prefix, or a
         // child someone else in this process started.
-        assert!(!should_reap(&child(33, true, 33, Some("/proc-manager-1.2-abc/p0")), &owners));
+        assert!(!should_reap(
+            &child(33, true, 33, Some("/proc-manager-1.2-abc/p0")),
+            &owners
+        ));
         assert!(!should_reap(&child(34, true, 1, Some("/")), &owners));
     }
 

@@ -44,8 +44,11 @@ pub(crate) fn check_writable_v2_dir(dir: &Path) -> Result<(), String> {
     if !dir.is_dir() {
         return Err("it is not a directory".into());
     }
-    rustix::fs::access(dir, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK)
-        .map_err(|e| format!("cannot create cgroups in it: {e}"))
+    rustix::fs::access(
+        dir,
+        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+    )
+    .map_err(|e| format!("cannot create cgroups in it: {e}"))
 }
 
 /// The path in the `0::` (cgroup v2) line of `/proc/<pid>/cgroup`.

@@ -39,11 +39,13 @@ fn read_populated(file: &File) -> io::Result<bool> {
 
 /// The value of the `populated` line of a `cgroup.events` text.
 pub(crate) fn parse_populated(events: &str) -> Option<bool> {
-    events.lines().find_map(|line| match line.strip_prefix("populated ")? {
-        "0" => Some(false),
-        "1" => Some(true),
-        _ => None,
-    })
+    events
+        .lines()
+        .find_map(|line| match line.strip_prefix("populated ")? {
+            "0" => Some(false),
+            "1" => Some(true),
+            _ => None,
+        })
 }
 
 /// Waits until the cgroup at `dir` has no live process.
@@ -103,7 +105,10 @@ pub(crate) fn wait_empty_blocking(dir: &Path, timeout: Duration) -> bool {
         if left.is_zero() {
             return false;
         }
-        let mut fds = [rustix::event::PollFd::new(&file, rustix::event::PollFlags::PRI)];
+        let mut fds = [rustix::event::PollFd::new(
+            &file,
+            rustix::event::PollFlags::PRI,
+        )];
         let wait = rustix::event::Timespec::try_from(left.min(MAX_BACKOFF)).ok();
         let _ = rustix::event::poll(&mut fds, wait.as_ref());
     }
