@@ -148,12 +148,6 @@ impl ProcCgroup {
         Ok(Self { dir })
     }
 
-    /// Where it is.
-    #[cfg(test)]
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Opens its `cgroup.procs` for writing: a child writes `0` to it to
     /// move itself in before it runs any code of its own.
     pub(crate) fn open_procs(&self) -> io::Result<OwnedFd> {

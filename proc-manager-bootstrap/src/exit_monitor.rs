@@ -71,7 +71,27 @@ pub(crate) struct Monitor<O: ChildOs = PidFd> {
 impl<O: ChildOs> Monitor<O> {
     /// Supervises the proc until its end; `exit` resolves once the leader
     /// has exited, with how (peeked, not reaped; `None` if unreadable).
-    pub(crate) async fn run(self, exit: impl Future<Output = Option<ExitKind>>) {
+    ///
+    /// The guard against an abandoned proc is armed here, before the
+    /// future is first polled: a runtime that shuts down before ever
+    /// running the task still ends the proc (see [`Abandoned`]).
+    pub(crate) fn run(
+        self,
+        exit: impl Future<Output = Option<ExitKind>>,
+    ) -> impl Future<Output = ()> {
+        let abandoned = Abandoned {
+            shared: Some(self.shared.clone()),
+            table: self.table.clone(),
+            on_end: self.on_end.clone(),
+        };
+        self.supervise(exit, abandoned)
+    }
+
+    async fn supervise(
+        self,
+        exit: impl Future<Output = Option<ExitKind>>,
+        abandoned: Abandoned<O>,
+    ) {
         let Monitor {
             shared,
             table,
@@ -83,13 +103,6 @@ impl<O: ChildOs> Monitor<O> {
             on_end,
         } = self;
         let group = shared.group.clone();
-        // If the runtime shuts down before the end is published, the proc
-        // is killed and reaped right here instead (see `Abandoned`).
-        let abandoned = Abandoned {
-            shared: Some(shared.clone()),
-            table: table.clone(),
-            on_end: on_end.clone(),
-        };
         // Forward output while waiting for the exit, in this one task.
         let output = futures::future::join_all(
             outputs
@@ -394,6 +407,34 @@ mod tests {
             fake.calls(),
             [group_signal(Signal::KILL).as_slice(), &[Call::Reap]].concat()
         );
+        assert!(fake.reaped());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_monitor_dropped_unfinished_kills_reaps_and_publishes_killed() {
+        let fake = FakeChild::new(9);
+        let (shared, monitor) = fake_monitor(fake.clone(), true, Vec::new());
+        // Never polled, as when its runtime shuts down first.
+        drop(monitor.run(std::future::pending()));
+        assert!(
+            matches!(shared.cell.status(), ProcStatus::Killed { signal, .. } if signal == libc::SIGKILL),
+            "{:?}",
+            shared.cell.status()
+        );
+        assert!(fake.reaped());
+        assert!(fake.calls().contains(&Call::SignalLeader(Signal::KILL)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_monitor_dropped_after_the_exit_reports_the_real_exit() {
+        let fake = FakeChild::new(9);
+        let (shared, monitor) = fake_monitor(fake.clone(), true, Vec::new());
+        fake.exit(ExitKind::Code(6));
+        drop(monitor.run(std::future::pending()));
+        assert!(matches!(
+            shared.cell.status(),
+            ProcStatus::Stopped { exit_code: 6, .. }
+        ));
         assert!(fake.reaped());
     }
 
