@@ -148,14 +148,16 @@ impl ProcCgroup {
         Ok(Self { dir })
     }
 
-    /// Opens its `cgroup.procs` for writing: a child writes `0` to it to
-    /// move itself in before it runs any code of its own.
-    pub(crate) fn open_procs(&self) -> io::Result<OwnedFd> {
-        let file = OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(self.dir.join("cgroup.procs"))?;
-        Ok(file.into())
+    /// Opens the directory itself (`O_PATH`), for a child to be born in
+    /// it (`CLONE_INTO_CGROUP`) or to find its `cgroup.procs` in.
+    pub(crate) fn open_dir(&self) -> io::Result<OwnedFd> {
+        let flags =
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
+        Ok(rustix::fs::open(
+            &self.dir,
+            flags,
+            rustix::fs::Mode::empty(),
+        )?)
     }
 
     /// SIGKILLs every process in it. An already removed cgroup is not an

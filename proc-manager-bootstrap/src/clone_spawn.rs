@@ -1,34 +1,36 @@
 //! Starting a child that is in its cgroup before it runs a single
-//! instruction of the program: `clone(CLONE_VM | CLONE_VFORK)` with a child
-//! function that writes `0` to the proc cgroup's `cgroup.procs` (moving
-//! itself), sets its process group, wires stdio, resets signal handlers and
-//! the mask, and `execve`s.
+//! instruction of the program, at `vfork` cost: the child shares our
+//! memory (`CLONE_VM | CLONE_VFORK`, nothing is copied, so the cost is flat
+//! in the manager's size) and runs a function on a stack of its own that
+//! sets its process group, wires stdio, resets signal handlers and the
+//! mask, and `execve`s.
 //!
 //! # Why this way
 //!
-//! - The child must be in its cgroup before it can fork, so joining after
-//!   the spawn (the parent writing the pid) leaves a window in which a fast
+//! - The child must be in its cgroup before it can fork: joining after the
+//!   spawn (the parent writing the pid) leaves a window in which a fast
 //!   double fork escapes.
 //! - `posix_spawn` (glibc 2.36) has no cgroup attribute, and std's
 //!   `pre_exec` forces a plain `fork()`, whose cost grows with the
 //!   manager's memory (page tables are copied).
-//! - `clone3(CLONE_INTO_CGROUP)` would place the child at birth, but with
-//!   `CLONE_VM | CLONE_VFORK` it needs a hand-written stack switch in
-//!   assembly per architecture.
-//! - glibc's `clone()` does that stack switch for us on every architecture
-//!   and runs a function on a stack we give it, sharing our memory and
-//!   suspending only the calling thread until the child execs or exits:
-//!   exactly what glibc's own `posix_spawn` does internally. The cost is
-//!   flat in the manager's memory (no page tables are copied) and one
-//!   extra `write` to `cgroup.procs`.
+//! - So the child is born in its cgroup: `clone3(CLONE_INTO_CGROUP)` with
+//!   `CLONE_VM | CLONE_VFORK` ([`crate::clone3`], a few lines of assembly
+//!   for the stack switch). Measured on this kind of machine: as cheap as a
+//!   plain vfork spawn.
+//! - Where `clone3` is unavailable (before Linux 5.7, or filtered by a
+//!   seccomp profile), glibc's `clone()` with the same flags runs the same
+//!   child function, which first moves itself into the cgroup by writing
+//!   `0` to its `cgroup.procs` (still before the program runs; it costs the
+//!   kernel's cgroup write locks, about 0.7 ms a spawn here). This is what
+//!   glibc's own `posix_spawn` does internally, plus that one write.
 //!
 //! The child shares our memory, so it only makes raw syscalls through libc
 //! wrappers on data the parent prepared ([`CloneCommand`]): no allocation,
 //! no locks, no unwinding. All signals are blocked in the parent across
-//! the `clone` so none of our handlers can run on the child's side before
-//! it has reset them. A failure in the child is written to a shared slot
-//! (the stage and `errno`) before `_exit(127)`; the parent reads it once
-//! `clone` returns and reaps the dead child itself.
+//! the clone so none of our handlers can run on the child's side before it
+//! has reset them. A failure in the child is written to a shared slot (the
+//! stage and `errno`) before `_exit(127)`; the parent reads it once the
+//! clone returns and reaps the dead child itself.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void};
@@ -36,7 +38,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use crate::clone_command::{ChildStdio, CloneCommand};
 
@@ -80,6 +82,7 @@ struct ChildContext {
     argv: *const *const c_char,
     envp: *const *const c_char,
     cwd: *const c_char,
+    /// `cgroup.procs` to write `0` to, on the fallback path; else `-1`.
     cgroup_procs: RawFd,
     /// Source fds for 0, 1, 2 (`-1`: leave as inherited); all ≥ 3.
     stdio: [RawFd; 3],
@@ -87,11 +90,15 @@ struct ChildContext {
     errno: AtomicI32,
 }
 
-/// Starts `command` inside the cgroup whose `cgroup.procs` is open as
-/// `cgroup_procs`, in its own process group.
+/// Set once `clone3` was found unavailable: every later spawn takes the
+/// fallback at once.
+static NO_CLONE3: AtomicBool = AtomicBool::new(false);
+
+/// Starts `command` inside the cgroup whose directory is open as
+/// `cgroup_dir`, in its own process group.
 pub(crate) fn spawn(
     command: &CloneCommand,
-    cgroup_procs: BorrowedFd<'_>,
+    cgroup_dir: BorrowedFd<'_>,
 ) -> Result<CloneChild, CloneError> {
     let setup = CloneError::Setup;
     let mut child_ends: [Option<OwnedFd>; 3] = [None, None, None];
@@ -111,44 +118,74 @@ pub(crate) fn spawn(
     }
     let argv = null_terminated(&command.argv);
     let envp = null_terminated(&command.envp);
-    let context = ChildContext {
+    let mut context = ChildContext {
         program: command.program.as_ptr(),
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
         cwd: command.cwd.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-        cgroup_procs: cgroup_procs.as_raw_fd(),
+        cgroup_procs: -1,
         stdio: child_ends
             .each_ref()
             .map(|fd| fd.as_ref().map_or(-1, AsRawFd::as_raw_fd)),
         stage: AtomicI32::new(STAGE_NONE),
         errno: AtomicI32::new(0),
     };
-    let pid = STACK.with(|stack| -> Result<c_int, CloneError> {
+    let mut procs = None;
+    let pid = STACK.with(|stack| -> Result<u32, CloneError> {
         let mut stack = stack.borrow_mut();
         if stack.is_none() {
             *stack = Some(Stack::new().map_err(setup)?);
         }
-        let top = stack.as_ref().map_or(ptr::null_mut(), Stack::top);
+        let Some(stack) = stack.as_ref() else {
+            return Err(setup(io::Error::other("no child stack")));
+        };
+        if crate::clone3::SUPPORTED && !NO_CLONE3.load(Ordering::Relaxed) {
+            let _blocked = BlockedSignals::block_all();
+            // SAFETY: the stack is a private mapping this thread alone uses,
+            // its top page-aligned; CLONE_VFORK suspends us until the child
+            // has exec'd or exited, so `context` and everything it points
+            // to (argv, envp, the C strings, the fds) outlive its use;
+            // `child_main` only makes syscalls; all signals are blocked.
+            let born = unsafe {
+                crate::clone3::spawn_into_cgroup(
+                    cgroup_dir.as_raw_fd(),
+                    stack.base(),
+                    stack.size(),
+                    child_main,
+                    ptr::from_ref(&context).cast_mut().cast(),
+                )
+            };
+            match born {
+                Ok(pid) => return Ok(pid),
+                Err(err) if matches!(err.raw_os_error(), Some(libc::ENOSYS | libc::E2BIG)) => {
+                    tracing::debug!(%err, "clone3 unavailable; moving children into cgroups");
+                    NO_CLONE3.store(true, Ordering::Relaxed);
+                }
+                Err(err) => return Err(setup(err)),
+            }
+        }
+        let file = rustix::fs::openat(
+            cgroup_dir,
+            "cgroup.procs",
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| CloneError::Cgroup(e.into()))?;
+        context.cgroup_procs = file.as_raw_fd();
+        procs = Some(file);
         let _blocked = BlockedSignals::block_all();
-        // SAFETY: `top` is the aligned top of a private mapping of
-        // STACK_SIZE bytes that this thread alone uses and that outlives
-        // the child's use of it (CLONE_VFORK suspends us until the child
-        // has exec'd or exited). `context` and everything it points to
-        // (argv, envp, the command's C strings, the fds) live on our side
-        // until after `clone` returns. `child_main` only makes syscalls.
+        // SAFETY: as above, for glibc's clone() on the same stack.
         let pid = unsafe {
             libc::clone(
                 child_main,
-                top,
+                stack.top(),
                 libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
                 ptr::from_ref(&context).cast_mut().cast(),
             )
         };
-        if pid < 0 {
-            return Err(setup(io::Error::last_os_error()));
-        }
-        Ok(pid)
+        u32::try_from(pid).map_err(|_| setup(io::Error::last_os_error()))
     })?;
+    drop(procs);
     drop(child_ends);
     let stage = context.stage.load(Ordering::Acquire);
     if stage != STAGE_NONE {
@@ -156,7 +193,7 @@ pub(crate) fn spawn(
         // The child has exited (CLONE_VFORK returned); it is ours to reap.
         let mut status = 0;
         // SAFETY: waitpid on our own, just exited child; no pointers kept.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+        unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
         return Err(match stage {
             STAGE_CGROUP => CloneError::Cgroup(err),
             STAGE_EXEC => CloneError::Exec(err),
@@ -165,7 +202,7 @@ pub(crate) fn spawn(
     }
     let [stdin, stdout, stderr] = parent_ends;
     Ok(CloneChild {
-        pid: pid.unsigned_abs(),
+        pid,
         stdin,
         stdout,
         stderr,
@@ -214,7 +251,9 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: only syscall wrappers on fds and C strings the parent
     // prepared; nothing allocates, locks or unwinds.
     unsafe {
-        if libc::write(context.cgroup_procs, b"0".as_ptr().cast(), 1) != 1 {
+        if context.cgroup_procs >= 0
+            && libc::write(context.cgroup_procs, b"0".as_ptr().cast(), 1) != 1
+        {
             fail(context, STAGE_CGROUP);
         }
         if libc::setpgid(0, 0) != 0 {
@@ -342,9 +381,19 @@ impl Stack {
         Ok(Self { base, len })
     }
 
-    /// The top of the stack (it grows down), 16-byte aligned.
+    /// The top of the stack (it grows down), page-aligned.
     fn top(&self) -> *mut c_void {
         self.base.wrapping_byte_add(self.len)
+    }
+
+    /// The lowest usable byte (above the guard page).
+    fn base(&self) -> *mut c_void {
+        self.base.wrapping_byte_add(self.len - STACK_SIZE)
+    }
+
+    /// The usable size.
+    fn size(&self) -> usize {
+        STACK_SIZE
     }
 }
 
@@ -398,7 +447,7 @@ mod tests {
             }
         };
         let proc_cgroup = manager.new_proc().unwrap();
-        let procs = proc_cgroup.open_procs().unwrap();
+        let procs = proc_cgroup.open_dir().unwrap();
         let child = spawn(
             &command("cat /proc/self/cgroup; ps -o pgid= -p $$ || echo; echo $$"),
             procs.as_fd(),
@@ -432,7 +481,7 @@ mod tests {
             }
         };
         let proc_cgroup = manager.new_proc().unwrap();
-        let procs = proc_cgroup.open_procs().unwrap();
+        let procs = proc_cgroup.open_dir().unwrap();
         let mut spec = command("true");
         spec.program = std::ffi::CString::new("/nonexistent/program").unwrap();
         match spawn(&spec, procs.as_fd()) {

@@ -5,6 +5,7 @@ mod bulk;
 mod callback;
 mod cgroup;
 pub mod child;
+mod clone3;
 mod clone_command;
 mod clone_spawn;
 mod command;

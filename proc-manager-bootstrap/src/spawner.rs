@@ -35,10 +35,10 @@ use crate::table::GroupTable;
 pub(crate) enum Start {
     /// std's `Command` (`posix_spawn`).
     Std(Command),
-    /// `clone` into the cgroup whose `cgroup.procs` is open here.
+    /// `clone` into the cgroup whose directory is open here.
     IntoCgroup {
         command: CloneCommand,
-        cgroup_procs: OwnedFd,
+        cgroup_dir: OwnedFd,
     },
 }
 
@@ -103,8 +103,8 @@ fn serve(request: Request) {
         },
         Start::IntoCgroup {
             command,
-            cgroup_procs,
-        } => match clone_spawn::spawn(&command, cgroup_procs.as_fd()) {
+            cgroup_dir,
+        } => match clone_spawn::spawn(&command, cgroup_dir.as_fd()) {
             Err(CloneError::Exec(err)) => Err(SpawnFailure::Exec(err)),
             Err(CloneError::Cgroup(err)) => Err(SpawnFailure::Setup(io::Error::new(
                 err.kind(),

@@ -27,7 +27,9 @@ fn main() -> Result<(), BoxError> {
         [dir, count] => (dir, count, "auto"),
         [dir, count, mode] => (dir, count, mode.as_str()),
         _ => {
-            return Err("usage: contained <runtime-dir> <count> [auto|cgroup|process-group]".into());
+            return Err(
+                "usage: contained <runtime-dir> <count> [auto|cgroup|process-group]".into(),
+            );
         }
     };
     let containment = match mode {

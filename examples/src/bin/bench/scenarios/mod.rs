@@ -15,6 +15,7 @@ use crate::baseline::HandSpawner;
 use crate::harness::{Result, Row};
 
 pub(crate) mod concurrent;
+pub(crate) mod containment;
 pub(crate) mod local;
 pub(crate) mod logs;
 pub(crate) mod memory;
@@ -37,6 +38,7 @@ pub(crate) const NAMES: &[&str] = &[
     "local_spawn_to_ready",
     "supervisor_restart",
     "readiness_modes",
+    "containment_overhead",
 ];
 
 /// Which side of a comparison.
@@ -167,6 +169,7 @@ async fn run_one(ctx: &Ctx, name: &str) -> Result<Row> {
         "local_spawn_to_ready" => local::local_spawn_to_ready(ctx).await,
         "supervisor_restart" => supervisor::supervisor_restart(ctx).await,
         "readiness_modes" => readiness::readiness_modes(ctx).await,
+        "containment_overhead" => containment::containment_overhead(ctx).await,
         other => Err(format!("unknown scenario {other:?}").into()),
     }
 }

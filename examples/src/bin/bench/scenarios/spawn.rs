@@ -16,7 +16,7 @@ use crate::mode::Mode;
 use crate::scenarios::{Ctx, ours};
 
 /// The tiny child of `spawn_to_exit` and `spawn_flat_in_rss`, on both sides.
-const TINY: &str = "/bin/true";
+pub(crate) const TINY: &str = "/bin/true";
 
 /// Baseline: `tokio::process` spawn with piped stdout/stderr, both drained
 /// to EOF, then `wait`; `n` times in a row. Returns ms per child.
@@ -38,7 +38,7 @@ async fn tokio_spawn_to_exit(n: usize) -> Result<f64> {
 
 /// Ours: spawn through the manager (stdio captured, status tracked) and
 /// wait for the exit status, `n` times in a row. Returns ms per proc.
-async fn ours_spawn_to_exit(manager: &BootstrapProcManager, n: usize) -> Result<f64> {
+pub(crate) async fn ours_spawn_to_exit(manager: &BootstrapProcManager, n: usize) -> Result<f64> {
     let backend = ours::backend()?;
     let started = Instant::now();
     for i in 0..n {
