@@ -8,15 +8,15 @@
 //!
 //! Retention of ended procs is here too: [`Registry::forget`] removes an
 //! ended entry at once, and the last `retain_ended` ended entries are kept,
-//! older ones dropped as new ones end: an ordered record of ended ids
-//! beside the entries ([`Ended`]), pushed when a proc is reported ended
+//! older ones dropped as new ones end: core's [`Retention`] record beside
+//! the entries, told when a proc is reported ended
 //! ([`Registry::note_ended`], or found ended when published) and trimmed
 //! under the same lock, so memory stays flat over any number of spawns.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
-use proc_manager_core::{ProcHandle, ProcId, SpawnError};
+use proc_manager_core::{ProcHandle, ProcId, Retention, SpawnError};
 
 /// What the registry needs to know about an entry.
 pub(crate) trait Entry: Clone {
@@ -34,52 +34,18 @@ impl<H: ProcHandle + Clone> Entry for H {
 struct Entries<H> {
     handles: HashMap<ProcId, H>,
     starting: HashSet<ProcId>,
-    ended: Ended,
-}
-
-/// Ended ids, oldest first. An id that ends again (respawned) is recorded
-/// again; its older record is stale (its number is no longer the latest)
-/// and skipped, and the queue is compacted when stale records pile up.
-#[derive(Debug, Default)]
-struct Ended {
-    next: u64,
-    latest: HashMap<ProcId, u64>,
-    order: VecDeque<(u64, ProcId)>,
-}
-
-impl Ended {
-    fn record(&mut self, proc_id: &ProcId) {
-        self.next = self.next.wrapping_add(1);
-        self.latest.insert(proc_id.clone(), self.next);
-        self.order.push_back((self.next, proc_id.clone()));
-        if self.order.len() > self.latest.len().saturating_mul(2).saturating_add(64) {
-            let latest = &self.latest;
-            self.order.retain(|(n, id)| latest.get(id) == Some(n));
-        }
-    }
-
-    /// Pops the oldest live record.
-    fn pop_oldest(&mut self) -> Option<ProcId> {
-        while let Some((n, id)) = self.order.pop_front() {
-            if self.latest.get(&id) == Some(&n) {
-                self.latest.remove(&id);
-                return Some(id);
-            }
-        }
-        None
-    }
+    ended: Retention,
 }
 
 /// Known procs and ids being spawned. See the module docs.
 #[derive(Debug)]
 pub(crate) struct Registry<H> {
     entries: Mutex<Entries<H>>,
-    retain_ended: usize,
 }
 
 impl<H> Default for Registry<H> {
     fn default() -> Self {
-        Self::with_retention(1000)
+        Self::with_retention(Retention::DEFAULT_LIMIT)
     }
 }
 
@@ -90,9 +56,8 @@ impl<H> Registry<H> {
             entries: Mutex::new(Entries {
                 handles: HashMap::new(),
                 starting: HashSet::new(),
-                ended: Ended::default(),
+                ended: Retention::new(retain_ended),
             }),
-            retain_ended,
         }
     }
 }
@@ -136,8 +101,7 @@ impl<H: Entry> Registry<H> {
         let mut entries = self.lock();
         let ended = entries.handles.get(proc_id).is_some_and(|h| !h.is_alive());
         if ended {
-            entries.ended.record(proc_id);
-            self.trim(&mut entries);
+            Self::record_end(&mut entries, proc_id);
         }
     }
 
@@ -148,16 +112,14 @@ impl<H: Entry> Registry<H> {
         let ended = entries.handles.get(proc_id).is_some_and(|h| !h.is_alive());
         if ended {
             entries.handles.remove(proc_id);
-            entries.ended.latest.remove(proc_id);
+            entries.ended.forget(proc_id);
         }
         ended
     }
 
-    fn trim(&self, entries: &mut Entries<H>) {
-        while entries.ended.latest.len() > self.retain_ended {
-            let Some(oldest) = entries.ended.pop_oldest() else {
-                return;
-            };
+    /// Records an end and drops the ended entry it pushes out, if any.
+    fn record_end(entries: &mut Entries<H>, proc_id: &ProcId) {
+        if let Some(oldest) = entries.ended.ended(proc_id) {
             if entries.handles.get(&oldest).is_some_and(|h| !h.is_alive()) {
                 entries.handles.remove(&oldest);
             }
@@ -199,11 +161,10 @@ impl<H: Entry> Reservation<'_, H> {
         if ended {
             // It ended before it was published: its end report found no
             // entry to record.
-            entries.ended.record(&self.proc_id);
-            self.registry.trim(&mut entries);
+            Registry::record_end(&mut entries, &self.proc_id);
         } else {
             // A live entry replaced an ended one: not ended any more.
-            entries.ended.latest.remove(&self.proc_id);
+            entries.ended.revived(&self.proc_id);
         }
     }
 }
@@ -292,11 +253,7 @@ mod tests {
             registry.note_ended(&id("again"));
         }
         assert_eq!(registry.len(), 2);
-        let entries = registry.lock();
-        assert!(
-            entries.ended.order.len() <= 64 + 2,
-            "stale records are compacted"
-        );
+        assert_eq!(registry.lock().ended.len(), 1, "one ended id, counted once");
     }
 
     #[test]
