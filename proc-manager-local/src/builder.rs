@@ -9,7 +9,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use proc_manager_core::{BoxError, LogSink, TailBuffer};
+use proc_manager_core::{BoxError, LogSink, Retention, TailBuffer};
 
 use crate::context::LocalContext;
 use crate::manager::LocalProcManager;
@@ -57,6 +57,7 @@ impl LocalProcManager {
 pub struct LocalProcManagerBuilder {
     launch: Box<Launch>,
     log: LogConfig,
+    retain_ended: usize,
 }
 
 impl LocalProcManagerBuilder {
@@ -68,6 +69,7 @@ impl LocalProcManagerBuilder {
                 max_lines: TailBuffer::DEFAULT_MAX_LINES,
                 max_bytes: TailBuffer::DEFAULT_MAX_BYTES,
             },
+            retain_ended: Retention::DEFAULT_LIMIT,
         }
     }
 
@@ -87,9 +89,17 @@ impl LocalProcManagerBuilder {
         self
     }
 
+    /// How many ended procs stay known to `handle`/`proc_ids` (default
+    /// 1,000; the most recent ones), the same rule as the bootstrap
+    /// backend's. [`LocalProcManager::forget`] drops one at once.
+    pub fn retain_ended(mut self, n: usize) -> Self {
+        self.retain_ended = n;
+        self
+    }
+
     /// The manager.
     pub fn build(self) -> LocalProcManager {
-        LocalProcManager::from_parts(self.launch, self.log)
+        LocalProcManager::from_parts(self.launch, self.log, self.retain_ended)
     }
 }
 

@@ -21,7 +21,7 @@ use crate::config::LocalProcConfig;
 use crate::context::LocalContext;
 use crate::handle::LocalProcHandle;
 use crate::output::LogConfig;
-use crate::shared::ProcShared;
+use crate::shared::{EndInbox, ProcShared};
 use crate::table::ProcTable;
 use crate::task::{ExitGuard, Launch};
 
@@ -66,22 +66,50 @@ use crate::task::{ExitGuard, Launch};
 pub struct LocalProcManager {
     launch: Box<Launch>,
     procs: Mutex<ProcTable<LocalProcHandle>>,
+    ended: Arc<EndInbox>,
     log: Arc<LogConfig>,
     pid: u32,
 }
 
 impl LocalProcManager {
-    pub(crate) fn from_parts(launch: Box<Launch>, log: LogConfig) -> Self {
+    pub(crate) fn from_parts(launch: Box<Launch>, log: LogConfig, retain_ended: usize) -> Self {
         Self {
             launch,
-            procs: Mutex::new(ProcTable::new()),
+            procs: Mutex::new(ProcTable::with_retention(retain_ended)),
+            ended: Arc::default(),
             log: Arc::new(log),
             pid: std::process::id(),
         }
     }
 
+    /// The table, with the ends reported since the last look applied to
+    /// its retention.
     pub(crate) fn procs(&self) -> MutexGuard<'_, ProcTable<LocalProcHandle>> {
-        self.procs.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut table = self.procs.lock().unwrap_or_else(PoisonError::into_inner);
+        for proc_id in self.ended.take() {
+            table.note_ended(&proc_id, |h| h.status().is_alive());
+        }
+        table
+    }
+
+    /// Drops an ended proc at once (its status and handle are no longer
+    /// kept); whether there was one. A live proc, or an unknown id, is left
+    /// alone. Handles already held keep working.
+    ///
+    /// ```
+    /// use proc_manager_local::{LocalProcManager, ProcContext, ProcHandle, ProcManager, ProcId, ChannelAddr, ChannelTransport};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = LocalProcManager::new(|_ctx: ProcContext| async { Ok::<i32, std::io::Error>(0) });
+    /// let id = ProcId::new("once").unwrap();
+    /// let handle = manager.spawn(id.clone(), ChannelAddr::any(ChannelTransport::Local)).await.unwrap();
+    /// handle.wait().await.unwrap();
+    /// assert!(manager.forget(&id));
+    /// assert!(manager.handle(&id).is_none());
+    /// # });
+    /// ```
+    pub fn forget(&self, proc_id: &ProcId) -> bool {
+        self.procs().forget(proc_id, |h| h.status().is_alive())
     }
 
     /// Checks the id, spawns the task and records the proc, all under the
@@ -108,6 +136,7 @@ impl LocalProcManager {
                 output: Mutex::default(),
                 log: self.log.clone(),
                 span,
+                ended: self.ended.clone(),
             });
             let ctx = LocalContext::new(shared.clone(), backend_addr, config.config.map(Box::new));
             let task = (self.launch)(&runtime, ctx, ExitGuard::new(shared.clone()));

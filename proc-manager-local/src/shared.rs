@@ -26,6 +26,31 @@ pub(crate) struct ProcShared {
     pub(crate) output: Mutex<Output>,
     pub(crate) log: Arc<LogConfig>,
     pub(crate) span: tracing::Span,
+    /// Where the proc's end is reported, for the manager's retention.
+    pub(crate) ended: Arc<EndInbox>,
+}
+
+/// Ids of procs that ended since the manager last looked. Only a push
+/// under its own small lock, so a proc can end anywhere (even while the
+/// manager's table is locked, on the same thread) without a deadlock; the
+/// manager drains it whenever it takes its table's lock.
+#[derive(Debug, Default)]
+pub(crate) struct EndInbox {
+    ids: Mutex<Vec<proc_manager_core::ProcId>>,
+}
+
+impl EndInbox {
+    pub(crate) fn push(&self, proc_id: &proc_manager_core::ProcId) {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(proc_id.clone());
+    }
+
+    /// Takes every id reported so far.
+    pub(crate) fn take(&self) -> Vec<proc_manager_core::ProcId> {
+        std::mem::take(&mut *self.ids.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 impl ProcShared {

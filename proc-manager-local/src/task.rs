@@ -125,4 +125,5 @@ fn publish(shared: &ProcShared, mut status: ProcStatus) {
         .transition_with(|current| current.is_alive().then_some(status));
     // The task is ending: let its memory go with it.
     drop(shared.task().take());
+    shared.ended.push(shared.cell.proc_id());
 }
