@@ -115,7 +115,7 @@ impl<H> ProcTable<H> {
     /// Records that the proc under `proc_id` ended (if its entry, by
     /// `alive`, has), and removes the ended entry that pushes out.
     pub(crate) fn note_ended(&mut self, proc_id: &ProcId, alive: impl Fn(&H) -> bool) {
-        if !self.get(proc_id).is_some_and(|h| !alive(h)) {
+        if self.get(proc_id).is_none_or(&alive) {
             return;
         }
         if let Some(oldest) = self.retention.ended(proc_id) {

@@ -73,11 +73,12 @@ async fn run(dir: &str, count: usize, containment: Containment) -> Result<(), Bo
             .await?;
         pids.push(handle.pid().ok_or("a running proc has no pid")?.to_string());
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "CONTAINMENT {}", manager.containment())?;
-    writeln!(out, "PIDS {}", pids.join(" "))?;
-    out.flush()?;
-    drop(out);
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "CONTAINMENT {}", manager.containment())?;
+        writeln!(out, "PIDS {}", pids.join(" "))?;
+        out.flush()?;
+    }
     // Until this process is killed.
     std::future::pending::<()>().await;
     Ok(())
