@@ -25,11 +25,13 @@ use crate::launcher::Launcher;
 use crate::registry::Registry;
 
 /// Supervises procs started from a [`BootstrapCommand`] as OS child
-/// processes, each in its own process group.
+/// processes, each in its own process group and, where the machine allows,
+/// its own cgroup (see [`Containment`]).
 ///
 /// See the crate docs for an example. Dropping the manager SIGKILLs every
-/// live process group it spawned (synchronously, no runtime needed) and
-/// removes its runtime dir.
+/// live process group it spawned and, with cgroups, every process in them
+/// (synchronously, no runtime needed), and removes its runtime dir and
+/// cgroups.
 pub struct BootstrapProcManager {
     registry: Arc<Registry<BootstrapProcHandle>>,
     launcher: Launcher,
