@@ -162,3 +162,42 @@ impl Confinement {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> ProcId {
+        ProcId::new("p").expect("valid id")
+    }
+
+    #[test]
+    fn process_groups_never_touch_cgroups() {
+        let confinement = Confinement::new(&ContainmentOptions {
+            containment: Containment::ProcessGroup,
+            cgroup_root: Some(PathBuf::from("/nonexistent")),
+            subreaper: false,
+        });
+        assert_eq!(confinement.mode(), Containment::ProcessGroup);
+        assert!(confinement.manager_cgroup().is_none());
+        assert!(confinement.prepare(&id()).expect("no cgroup needed").is_none());
+    }
+
+    #[test]
+    fn a_bad_root_fails_every_spawn_naming_it_under_auto_and_cgroup() {
+        for containment in [Containment::Auto, Containment::Cgroup] {
+            let confinement = Confinement::new(&ContainmentOptions {
+                containment,
+                cgroup_root: Some(PathBuf::from("/nonexistent/cg")),
+                subreaper: false,
+            });
+            assert_eq!(confinement.mode(), Containment::Cgroup);
+            match confinement.prepare(&id()) {
+                Err(SpawnError::BadConfig { reason, .. }) => {
+                    assert!(reason.contains("/nonexistent/cg"), "{reason}")
+                }
+                other => panic!("expected BadConfig, got {other:?}"),
+            }
+        }
+    }
+}
