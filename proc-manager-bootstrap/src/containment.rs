@@ -29,8 +29,10 @@ pub enum Containment {
     /// A cgroup v2 per proc: nothing the proc starts can leave it (`setsid`,
     /// double fork, daemonizing), stopping and killing reach every process
     /// in it through `cgroup.kill`, and the proc is terminal only once the
-    /// cgroup is empty. Where no cgroup can be made, every spawn fails with
-    /// an error naming the path and the reason (never a silent fallback).
+    /// cgroup is empty. (The polite SIGTERM of `terminate` still goes to the
+    /// process group; the SIGKILL at its deadline to the whole cgroup.)
+    /// Where no cgroup can be made, every spawn fails with an error naming
+    /// the path and the reason (never a silent fallback).
     Cgroup,
     /// The proc's own process group: a child that calls `setsid` or
     /// `setpgid` leaves it and is out of reach.
