@@ -180,7 +180,12 @@ mod tests {
         });
         assert_eq!(confinement.mode(), Containment::ProcessGroup);
         assert!(confinement.manager_cgroup().is_none());
-        assert!(confinement.prepare(&id()).expect("no cgroup needed").is_none());
+        assert!(
+            confinement
+                .prepare(&id())
+                .expect("no cgroup needed")
+                .is_none()
+        );
     }
 
     #[test]
