@@ -14,6 +14,7 @@ mod connect;
 mod control;
 mod confine;
 mod containment;
+mod control;
 pub mod echo;
 mod exit_monitor;
 mod exit_watch;

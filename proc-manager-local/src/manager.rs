@@ -97,10 +97,10 @@ impl LocalProcManager {
     /// alone. Handles already held keep working.
     ///
     /// ```
-    /// use proc_manager_local::{LocalProcManager, ProcContext, ProcHandle, ProcManager, ProcId, ChannelAddr, ChannelTransport};
+    /// use proc_manager_local::{LocalContext, LocalProcManager, ProcHandle, ProcManager, ProcId, ChannelAddr, ChannelTransport};
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let manager = LocalProcManager::new(|_ctx: ProcContext| async { Ok::<i32, std::io::Error>(0) });
+    /// let manager = LocalProcManager::new(|_ctx: LocalContext| async { Ok::<i32, std::io::Error>(0) });
     /// let id = ProcId::new("once").unwrap();
     /// let handle = manager.spawn(id.clone(), ChannelAddr::any(ChannelTransport::Local)).await.unwrap();
     /// handle.wait().await.unwrap();

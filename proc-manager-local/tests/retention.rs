@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use proc_manager_local::{
-    ChannelAddr, ChannelTransport, LocalProcManager, ProcContext, ProcHandle, ProcId, ProcManager,
+    ChannelAddr, ChannelTransport, LocalContext, LocalProcManager, ProcHandle, ProcId, ProcManager,
 };
 
 fn addr() -> ChannelAddr {
@@ -16,7 +16,7 @@ fn addr() -> ChannelAddr {
 }
 
 fn quick() -> LocalProcManager {
-    LocalProcManager::builder(|_ctx: ProcContext| async { Ok::<i32, std::io::Error>(0) })
+    LocalProcManager::builder(|_ctx: LocalContext| async { Ok::<i32, std::io::Error>(0) })
         .retain_ended(3)
         .build()
 }
@@ -51,7 +51,7 @@ async fn only_the_most_recent_ended_procs_are_kept() {
 
 #[tokio::test]
 async fn forget_drops_an_ended_proc_and_keeps_a_live_one() {
-    let manager = LocalProcManager::new(|ctx: ProcContext| async move {
+    let manager = LocalProcManager::new(|ctx: LocalContext| async move {
         ctx.shutdown_requested().await;
         Ok::<i32, std::io::Error>(0)
     });
