@@ -1,9 +1,7 @@
 //! [`BootstrapProcManagerBuilder`]: the options of a
 //! [`BootstrapProcManager`](crate::BootstrapProcManager) (stdio, stdin, tail
 //! size, sinks, readiness, ready timeout, stop signal and timeout, group kill
-//! on exit, runtime dir).
-//! [`BootstrapProcManager`](crate::BootstrapProcManager) (stdio, tail size, sinks, ready timeout, group
-//! kill on exit, runtime dir, containment, retention).
+//! on exit, runtime dir, containment, retention).
 //!
 //! What the options do is the launcher's business ([`crate::launcher`]);
 //! `build` is with the manager ([`crate::manager`]), so this file does not
@@ -17,7 +15,6 @@ use proc_manager_core::LogSink;
 
 use crate::command::BootstrapCommand;
 use crate::config::{Options, StdinMode, StdioMode};
-use crate::config::{Options, StdioMode};
 use crate::confine::{Confinement, ContainmentOptions};
 use crate::containment::Containment;
 use crate::launcher::Launcher;

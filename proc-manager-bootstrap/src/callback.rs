@@ -91,14 +91,6 @@ async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<First, String
 ///
 /// The same task accepts the proc's log-channel connections (one task each)
 /// until the proc ends: one task per proc serves both sockets.
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
 pub(crate) async fn serve(
     listener: UnixListener,
     log_listener: UnixListener,

@@ -37,13 +37,19 @@ pub(crate) struct CloneCommand {
 
 impl CloneCommand {
     /// Reads program, arguments, environment changes and working directory
-    /// off `command`; `arg0` is `argv[0]` when set (std keeps it private).
+    /// off `command`; `arg0` is `argv[0]` when set and `env_cleared` whether
+    /// the environment starts empty (std keeps both private).
     pub(crate) fn from_std(
         command: &Command,
         arg0: Option<&OsStr>,
+        env_cleared: bool,
         stdio: [ChildStdio; 3],
     ) -> io::Result<Self> {
-        let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        let mut env: Vec<(OsString, OsString)> = if env_cleared {
+            Vec::new()
+        } else {
+            std::env::vars_os().collect()
+        };
         for (key, value) in command.get_envs() {
             env.retain(|(k, _)| k != key);
             if let Some(value) = value {
@@ -136,9 +142,13 @@ mod tests {
             .env("PM_TEST_SET", "1")
             .env_remove("HOME")
             .current_dir("/tmp");
-        let spec =
-            CloneCommand::from_std(&command, Some(OsStr::new("my-sh")), [ChildStdio::Null; 3])
-                .unwrap();
+        let spec = CloneCommand::from_std(
+            &command,
+            Some(OsStr::new("my-sh")),
+            false,
+            [ChildStdio::Null; 3],
+        )
+        .unwrap();
         assert!(
             spec.program.as_bytes().ends_with(b"/sh"),
             "{:?}",

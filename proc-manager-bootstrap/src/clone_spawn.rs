@@ -61,9 +61,7 @@ pub(crate) enum CloneError {
 #[derive(Debug)]
 pub(crate) struct CloneChild {
     pub(crate) pid: u32,
-    /// Our end of a piped stdin (the manager gives children `/dev/null`
-    /// today; kept so a piped stdin needs no change here).
-    #[allow(dead_code)]
+    /// Our end of a piped stdin.
     pub(crate) stdin: Option<OwnedFd>,
     pub(crate) stdout: Option<OwnedFd>,
     pub(crate) stderr: Option<OwnedFd>,
@@ -423,7 +421,7 @@ mod tests {
         let mut command = Command::new("sh");
         command.args(["-c", script]);
         let stdio = [ChildStdio::Null, ChildStdio::Piped, ChildStdio::Inherit];
-        CloneCommand::from_std(&command, None, stdio).unwrap()
+        CloneCommand::from_std(&command, None, false, stdio).unwrap()
     }
 
     fn output(child: CloneChild) -> String {

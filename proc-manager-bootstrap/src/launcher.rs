@@ -31,9 +31,9 @@ use tracing::Instrument;
 use crate::callback;
 use crate::cgroup::ProcCgroup;
 use crate::clone_command::{ChildStdio, CloneCommand};
-use crate::confine::Confinement;
 use crate::command::BootstrapCommand;
 use crate::config::{BootstrapProcConfig, Options, StdinMode, StdioMode};
+use crate::confine::Confinement;
 use crate::exit_monitor::{EndHook, Monitor};
 use crate::exit_watch::wait_exit;
 use crate::handle::BootstrapProcHandle;
@@ -210,8 +210,14 @@ async fn launch(
         Mode::Driven { .. } => ChildEnv::Plain,
     };
     let command = build_command(spec, options.stdio, settings.stdin, &config, &child_env);
-    let start = start_for(spec, options.stdio, settings.stdin, command, cgroup.as_ref())
-        .map_err(io_err(&proc_id))?;
+    let start = start_for(
+        spec,
+        options.stdio,
+        settings.stdin,
+        command,
+        cgroup.as_ref(),
+    )
+    .map_err(io_err(&proc_id))?;
 
     let spawned = spawner::spawn(start, launcher.table.clone())
         .await

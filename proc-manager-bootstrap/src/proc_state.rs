@@ -107,7 +107,14 @@ impl<O: ChildOs> ProcShared<O> {
             stop: StopPolicy::default(),
             notes: ProcNotes::default(),
             stdin: Mutex::new(None),
+            cgroup: None,
         }
+    }
+
+    /// The same, with the proc's cgroup.
+    pub(crate) fn with_cgroup(mut self, cgroup: Option<ProcCgroup>) -> Self {
+        self.cgroup = cgroup;
+        self
     }
 
     /// Sets the stop signal and timeout.
@@ -135,16 +142,6 @@ impl<O: ChildOs> ProcShared<O> {
         tracing::debug!(parent: &self.span, %signal, "sending a signal to the process group");
         self.group.signal_group(crate::signal::to_os(signal)?)?;
         Ok(true)
-    }
-
-            cgroup: None,
-        }
-    }
-
-    /// The same, with the proc's cgroup.
-    pub(crate) fn with_cgroup(mut self, cgroup: Option<ProcCgroup>) -> Self {
-        self.cgroup = cgroup;
-        self
     }
 
     /// Records why the manager is about to kill the proc (first reason wins).

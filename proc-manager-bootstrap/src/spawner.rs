@@ -46,6 +46,7 @@ pub(crate) enum Start {
 #[derive(Debug)]
 pub(crate) struct Spawned {
     pub(crate) group: Arc<ProcessGroup>,
+    pub(crate) stdin: Option<OwnedFd>,
     pub(crate) stdout: Option<OwnedFd>,
     pub(crate) stderr: Option<OwnedFd>,
 }
@@ -114,6 +115,7 @@ fn serve(request: Request) {
             Ok(child) => match ProcessGroup::open(child.pid) {
                 Ok(group) => Ok(Spawned {
                     group: Arc::new(group),
+                    stdin: child.stdin,
                     stdout: child.stdout,
                     stderr: child.stderr,
                 }),
@@ -142,6 +144,7 @@ fn from_std(mut child: Child) -> Result<Spawned, SpawnFailure> {
     match ProcessGroup::open(child.id()) {
         Ok(group) => Ok(Spawned {
             group: Arc::new(group),
+            stdin: child.stdin.take().map(OwnedFd::from),
             stdout: child.stdout.take().map(OwnedFd::from),
             stderr: child.stderr.take().map(OwnedFd::from),
         }),
