@@ -3,7 +3,7 @@
 //! alternating the two round by round so a noisy machine affects both alike.
 //!
 //! ```text
-//! cargo run --release -p proc-manager-examples --bin bench -- [--quick] [--json FILE] [--only a,b]
+//! cargo run --release -p proc-manager-examples --bin bench -- [--quick] [--json FILE] [--only a,b] [--plot FILE.svg]
 //! ```
 //!
 //! The bench is also its own child: started with `PROC_MANAGER_BOOTSTRAP_MODE`
@@ -16,7 +16,9 @@
 mod baseline;
 mod child;
 mod harness;
+mod machine;
 mod mode;
+mod peer;
 mod report;
 mod scenarios;
 
@@ -26,6 +28,7 @@ use std::process::ExitCode;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 use crate::harness::Result;
+use crate::machine::{Load, Machine};
 use crate::scenarios::Side;
 
 /// The command line.
@@ -56,7 +59,8 @@ fn parse_args() -> Result<Args> {
                 args.memory_probe = Some((side, n));
             }
             "-h" | "--help" => {
-                println!("{USAGE}\nscenarios: {}", scenarios::NAMES.join(", "));
+                let names: Vec<_> = scenarios::SCENARIOS.iter().map(|s| s.name).collect();
+                println!("{USAGE}\nscenarios: {}", names.join(", "));
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
@@ -64,7 +68,7 @@ fn parse_args() -> Result<Args> {
     }
     if let Some(only) = &args.only {
         for name in only {
-            if !scenarios::NAMES.contains(&name.as_str()) {
+            if scenarios::find(name).is_none() {
                 return Err(format!("unknown scenario {name:?}").into());
             }
         }
@@ -78,16 +82,6 @@ fn raise_nofile() -> Result<u64> {
     let (_soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
     Ok(hard)
-}
-
-/// Whether `dir` is on tmpfs: sockets on a disk file system make every
-/// spawn slower (see BENCH.md).
-fn fs_kind(dir: &std::path::Path) -> &'static str {
-    match nix::sys::statfs::statfs(dir) {
-        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC => "tmpfs",
-        Ok(_) => "not tmpfs",
-        Err(_) => "unknown file system",
-    }
 }
 
 fn main() -> ExitCode {
@@ -112,18 +106,13 @@ fn real_main() -> Result<()> {
     if let Some((side, n)) = args.memory_probe {
         return runtime.block_on(scenarios::memory::probe(side, n));
     }
-    let tmp = scenarios::socket_base();
-    println!(
-        "proc-manager bench ({}), {} cpus, RLIMIT_NOFILE {nofile}, sockets under {} ({})",
-        if args.quick { "quick" } else { "full" },
-        std::thread::available_parallelism().map_or(0, usize::from),
-        tmp.display(),
-        fs_kind(&tmp),
-    );
+    let mut machine = Machine::at_start(args.quick, nofile, scenarios::socket_base());
+    println!("{}", machine.header());
     let rows = runtime.block_on(scenarios::run_all(args.quick, args.only.as_deref()))?;
-    println!("\n{}", report::table(&rows));
+    machine.load_at_end = Some(Load::now());
+    println!("\n{}", report::table(&machine, &rows));
     if let Some(path) = &args.json {
-        report::write_json(&rows, path)?;
+        report::write_json(&machine, &rows, path)?;
         println!("JSON written to {}", path.display());
     }
     Ok(())

@@ -73,7 +73,7 @@ pub(crate) async fn memory_per_proc(ctx: &Ctx) -> Result<Row> {
         unit: "KiB/proc",
         n,
         better: Better::Lower,
-        targets: vec![Target::OursAtMost(8.0)],
+        targets: vec![Target::OursAtMost(6.0)],
         note: format!(
             "VmRSS growth of a fresh manager process per idle child, {n} children (mode \
              ready_wait) started one after another and all Ready; ours = BootstrapProcManager \
