@@ -45,7 +45,7 @@ use crate::table::GroupTable;
 fn io_err(proc_id: &ProcId) -> impl FnOnce(io::Error) -> SpawnError + '_ {
     move |source| SpawnError::Io {
         proc_id: proc_id.clone(),
-        source,
+        source: crate::nofile::explain(source),
     }
 }
 

@@ -15,6 +15,7 @@ mod handle;
 mod launcher;
 mod log_channel;
 mod manager;
+mod nofile;
 mod os;
 mod pidfd;
 mod proc_state;

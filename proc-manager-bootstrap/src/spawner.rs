@@ -84,10 +84,15 @@ fn serve(request: Request) {
                 // Unreaped, so the pid is still ours to signal and reap.
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(SpawnFailure::Setup(io::Error::new(
-                    err.kind(),
-                    format!("pidfd_open failed (Linux 5.4 or later is required): {err}"),
-                )))
+                // Out of fds keeps its errno, so the caller can name the limit.
+                Err(SpawnFailure::Setup(if is_resource_error(&err) {
+                    err
+                } else {
+                    io::Error::new(
+                        err.kind(),
+                        format!("pidfd_open failed (Linux 5.4 or later is required): {err}"),
+                    )
+                }))
             }
         },
     };

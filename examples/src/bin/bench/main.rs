@@ -38,6 +38,7 @@ struct Args {
     json: Option<PathBuf>,
     only: Option<Vec<String>>,
     memory_probe: Option<(Side, usize)>,
+    fd_limit_probe: Option<u64>,
 }
 
 const USAGE: &str = "usage: bench [--quick] [--json FILE] [--only scenario,scenario...]";
@@ -57,6 +58,10 @@ fn parse_args() -> Result<Args> {
                 let side = it.next().ok_or("--memory-probe needs a side")?.parse()?;
                 let n = it.next().ok_or("--memory-probe needs a count")?.parse()?;
                 args.memory_probe = Some((side, n));
+            }
+            "--fd-limit-probe" => {
+                let limit = it.next().ok_or("--fd-limit-probe needs a limit")?.parse()?;
+                args.fd_limit_probe = Some(limit);
             }
             "-h" | "--help" => {
                 let names: Vec<_> = scenarios::SCENARIOS.iter().map(|s| s.name).collect();
@@ -105,6 +110,9 @@ fn real_main() -> Result<()> {
         .build()?;
     if let Some((side, n)) = args.memory_probe {
         return runtime.block_on(scenarios::memory::probe(side, n));
+    }
+    if let Some(limit) = args.fd_limit_probe {
+        return runtime.block_on(scenarios::fd_limit::probe(limit));
     }
     let mut machine = Machine::at_start(args.quick, nofile, scenarios::socket_base());
     println!("{}", machine.header());

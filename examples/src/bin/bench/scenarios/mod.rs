@@ -18,6 +18,7 @@ use crate::harness::{Result, Row};
 use crate::machine::Load;
 
 pub(crate) mod concurrent;
+pub(crate) mod fd_limit;
 pub(crate) mod local;
 pub(crate) mod logs;
 pub(crate) mod memory;
