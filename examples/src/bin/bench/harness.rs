@@ -164,6 +164,9 @@ pub(crate) struct Row {
     /// Structured detail a scenario wants in the JSON (e.g. a curve).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) detail: Option<serde_json::Value>,
+    /// Markdown printed after the table's notes (e.g. the curve as a table).
+    #[serde(skip)]
+    pub(crate) appendix: Option<String>,
     /// The targets, as text.
     pub(crate) target: String,
     /// Whether every target holds (`None`: the scenario was not measured).
@@ -200,6 +203,7 @@ impl Row {
             baseline_lines_per_s: None,
             extra: BTreeMap::new(),
             detail: None,
+            appendix: None,
             target: "-".into(),
             met: None,
             note: why.into(),
@@ -303,6 +307,7 @@ pub(crate) fn summarise(spec: Spec, samples: Vec<Sample>) -> Row {
         baseline_lines_per_s: None,
         extra: BTreeMap::new(),
         detail: None,
+        appendix: None,
         target: spec
             .targets
             .iter()

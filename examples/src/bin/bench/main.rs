@@ -19,6 +19,7 @@ mod harness;
 mod machine;
 mod mode;
 mod peer;
+mod plot;
 mod report;
 mod scenarios;
 
@@ -39,9 +40,12 @@ struct Args {
     only: Option<Vec<String>>,
     memory_probe: Option<(Side, usize)>,
     fd_limit_probe: Option<u64>,
+    plot: Option<PathBuf>,
+    from: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--quick] [--json FILE] [--only scenario,scenario...]";
+const USAGE: &str = "usage: bench [--quick] [--json FILE] [--only scenario,scenario...] \
+                     [--plot FILE.svg [--from BENCH.json]]";
 
 fn parse_args() -> Result<Args> {
     let mut args = Args::default();
@@ -50,6 +54,8 @@ fn parse_args() -> Result<Args> {
         match arg.as_str() {
             "--quick" => args.quick = true,
             "--json" => args.json = Some(it.next().ok_or("--json needs a file")?.into()),
+            "--plot" => args.plot = Some(it.next().ok_or("--plot needs a file")?.into()),
+            "--from" => args.from = Some(it.next().ok_or("--from needs a JSON file")?.into()),
             "--only" => {
                 let list = it.next().ok_or("--only needs scenario names")?;
                 args.only = Some(list.split(',').map(str::to_owned).collect());
@@ -77,6 +83,18 @@ fn parse_args() -> Result<Args> {
                 return Err(format!("unknown scenario {name:?}").into());
             }
         }
+    }
+    if args.from.is_some() && args.plot.is_none() {
+        return Err("--from is for --plot".into());
+    }
+    if args.plot.is_some()
+        && args.from.is_none()
+        && args
+            .only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|n| n == "scale_2000"))
+    {
+        return Err("--plot draws scale_2000: add it to --only, or use --from BENCH.json".into());
     }
     Ok(args)
 }
@@ -114,6 +132,15 @@ fn real_main() -> Result<()> {
     if let Some(limit) = args.fd_limit_probe {
         return runtime.block_on(scenarios::fd_limit::probe(limit));
     }
+    if let (Some(svg), Some(json)) = (&args.plot, &args.from) {
+        plot::draw(&plot::curve_from_json(json)?, svg)?;
+        println!(
+            "scale curve of {} drawn to {}",
+            json.display(),
+            svg.display()
+        );
+        return Ok(());
+    }
     let mut machine = Machine::at_start(args.quick, nofile, scenarios::socket_base());
     println!("{}", machine.header());
     let rows = runtime.block_on(scenarios::run_all(args.quick, args.only.as_deref()))?;
@@ -122,6 +149,15 @@ fn real_main() -> Result<()> {
     if let Some(path) = &args.json {
         report::write_json(&machine, &rows, path)?;
         println!("JSON written to {}", path.display());
+    }
+    if let Some(svg) = &args.plot {
+        let scale = rows
+            .iter()
+            .find(|r| r.scenario == "scale_2000")
+            .and_then(|r| r.detail.as_ref())
+            .ok_or("--plot: this run has no scale_2000 curve")?;
+        plot::draw(&plot::curve_of(scale)?, svg)?;
+        println!("scale curve drawn to {}", svg.display());
     }
     Ok(())
 }

@@ -137,6 +137,9 @@ pub(crate) fn table(machine: &Machine, rows: &[Row]) -> String {
             let _ = writeln!(out, "- `{}`: {}", r.scenario, note.trim());
         }
     }
+    for appendix in rows.iter().filter_map(|r| r.appendix.as_deref()) {
+        let _ = write!(out, "\n{appendix}");
+    }
     out
 }
 

@@ -7,21 +7,18 @@
 //! [`run_probe`] starts the probe and reads its one JSON line; the scale
 //! scenario reports it.
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV;
 use proc_manager_bootstrap::{
     BootstrapCommand, BootstrapProcHandle, BootstrapProcManager, ProcHandle as _, StdioMode,
 };
 use serde::{Deserialize, Serialize};
-use tokio::process::Command;
 
 use crate::harness::{Result, all_at_once};
 use crate::mode::Mode;
-use crate::scenarios::ours;
+use crate::scenarios::{ours, run_self};
 
 /// How long one proc may take from spawn to Ready in the probe before the
 /// probe calls it a hang (the manager's ready timeout is set above this).
@@ -106,23 +103,7 @@ pub(crate) fn open_fds() -> Result<usize> {
 
 /// Runs the probe under `limit` in a fresh copy of the bench.
 pub(crate) async fn run_probe(exe: &std::path::Path, limit: u64) -> Result<FdLimitReport> {
-    let out = Command::new(exe)
-        .args(["--fd-limit-probe", &limit.to_string()])
-        .env_remove(BOOTSTRAP_MODE_ENV)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .output()
-        .await?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!("fd-limit probe failed: {}: {text}", out.status).into());
-    }
-    let last = text
-        .lines()
-        .last()
-        .ok_or("fd-limit probe printed nothing")?;
-    Ok(serde_json::from_str(last)?)
+    run_self(exe, &["--fd-limit-probe", &limit.to_string()]).await
 }
 
 /// The probe's body (in its own process): prints one JSON line.

@@ -23,6 +23,7 @@ pub(crate) mod local;
 pub(crate) mod logs;
 pub(crate) mod memory;
 pub(crate) mod ours;
+pub(crate) mod scale;
 pub(crate) mod spawn;
 pub(crate) mod terminate;
 // Scenario files of other branches: replace your slot's comment with your
@@ -65,6 +66,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     scenario!("memory_per_proc" => memory::memory_per_proc),
     scenario!("spawn_flat_in_rss" => spawn::spawn_flat_in_rss),
     scenario!("local_spawn_to_ready" => local::local_spawn_to_ready),
+    scenario!("scale_2000" => scale::scale_2000),
     // slot: containment_overhead
 
     scenario!("supervisor_restart" => supervisor::supervisor_restart),
@@ -175,6 +177,31 @@ impl Drop for RunDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Runs a fresh copy of the bench (`exe`) with `args` (a probe mode) and
+/// parses the last line it prints as JSON.
+pub(crate) async fn run_self<T: serde::de::DeserializeOwned>(
+    exe: &std::path::Path,
+    args: &[&str],
+) -> Result<T> {
+    let out = tokio::process::Command::new(exe)
+        .args(args)
+        .env_remove(proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("bench {args:?} failed: {}: {text}", out.status).into());
+    }
+    let last = text
+        .lines()
+        .last()
+        .ok_or_else(|| format!("bench {args:?} printed nothing"))?;
+    Ok(serde_json::from_str(last)?)
 }
 
 /// Runs the scenarios (all, or those in `only`) and returns their rows;
