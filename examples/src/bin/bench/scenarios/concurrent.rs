@@ -61,6 +61,21 @@ pub(crate) async fn kill_all(procs: Vec<HandProc>) -> Result<()> {
     Ok(())
 }
 
+/// Baseline stop: SIGTERM to every child, then wait them all; each must
+/// exit cleanly.
+pub(crate) async fn term_all(procs: Vec<HandProc>) -> Result<()> {
+    for p in &procs {
+        p.signal(Signal::SIGTERM)?;
+    }
+    for p in procs {
+        let status = p.wait().await?;
+        if !status.success() {
+            return Err(format!("baseline child did not stop cleanly: {status}").into());
+        }
+    }
+    Ok(())
+}
+
 async fn hand_concurrent_ready(ctx: &Ctx, n: usize) -> Result<f64> {
     let started = Instant::now();
     let procs = hand_spawn_many(ctx, n, Mode::ReadyWait).await?;

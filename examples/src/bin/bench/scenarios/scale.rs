@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
 use proc_manager_bootstrap::{BootstrapProcManager, BulkTerminate as _};
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +17,7 @@ use crate::harness::{
     Better, Result, Row, Sample, Spec, Spread, Target, bounded, median, summarise,
 };
 use crate::mode::Mode;
-use crate::scenarios::concurrent::hand_spawn_many;
+use crate::scenarios::concurrent::{hand_spawn_many, term_all};
 use crate::scenarios::fd_limit::{self, open_fds};
 use crate::scenarios::{Ctx, ours};
 
@@ -87,15 +86,7 @@ async fn hand_at(ctx: &Ctx, n: usize) -> Result<Cost> {
     let ready = started.elapsed();
     let fds = fds_per_child(before, open_fds()?, n);
     let started = Instant::now();
-    for p in &procs {
-        p.signal(Signal::SIGTERM)?;
-    }
-    for p in procs {
-        let status = p.wait().await?;
-        if !status.success() {
-            return Err(format!("baseline child did not stop cleanly: {status}").into());
-        }
-    }
+    term_all(procs).await?;
     Ok(Cost {
         ready_us: per_child(ready, n),
         stop_us: per_child(started.elapsed(), n),

@@ -14,7 +14,7 @@ use crate::harness::{
 };
 use crate::mode::Mode;
 use crate::peer;
-use crate::scenarios::concurrent::{hand_spawn_many, peer_spawn_many};
+use crate::scenarios::concurrent::{hand_spawn_many, peer_spawn_many, term_all};
 use crate::scenarios::{Ctx, ours};
 
 /// Baseline: `n` ready children (set up untimed), then SIGTERM to every one
@@ -22,15 +22,7 @@ use crate::scenarios::{Ctx, ours};
 async fn hand_terminate_all(ctx: &Ctx, n: usize) -> Result<f64> {
     let procs = hand_spawn_many(ctx, n, Mode::ReadyWait).await?;
     let started = Instant::now();
-    for p in &procs {
-        p.signal(Signal::SIGTERM)?;
-    }
-    for p in procs {
-        let status = p.wait().await?;
-        if !status.success() {
-            return Err(format!("baseline child did not stop cleanly: {status}").into());
-        }
-    }
+    term_all(procs).await?;
     Ok(ms(started.elapsed()))
 }
 
