@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::str::FromStr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -17,6 +19,53 @@ use tokio::task::JoinSet;
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The bench's result type.
 pub(crate) type Result<T> = std::result::Result<T, BoxError>;
+
+/// Which side of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Ours,
+    Baseline,
+    Peer,
+}
+
+impl FromStr for Side {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "ours" => Ok(Side::Ours),
+            "baseline" => Ok(Side::Baseline),
+            "peer" => Ok(Side::Peer),
+            other => Err(format!("unknown side {other:?} (ours, baseline or peer)")),
+        }
+    }
+}
+
+impl Side {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Side::Ours => "ours",
+            Side::Baseline => "baseline",
+            Side::Peer => "peer",
+        }
+    }
+}
+
+/// `--side`: run only this side of every comparison (for profiling one
+/// side under callgrind or perf); the others' figures are NaN.
+static ONLY_SIDE: OnceLock<Side> = OnceLock::new();
+
+/// Restricts every later round to `side` (once, before any scenario).
+pub(crate) fn only_side(side: Side) {
+    let _ = ONLY_SIDE.set(side);
+}
+
+/// Runs `side`'s round unless `--side` picked another side.
+async fn run_side<F: AsyncFnMut() -> Result<f64>>(side: Side, f: &mut F) -> Result<f64> {
+    match ONLY_SIDE.get() {
+        Some(only) if *only != side => Ok(f64::NAN),
+        _ => f().await,
+    }
+}
 
 /// Which way is better for a scenario's figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -259,10 +308,10 @@ where
 {
     let mut samples = Vec::with_capacity(rounds.measured);
     for round in 0..rounds.warmup + rounds.measured {
-        let ours = ours().await?;
-        let baseline = baseline().await?;
+        let ours = run_side(Side::Ours, &mut ours).await?;
+        let baseline = run_side(Side::Baseline, &mut baseline).await?;
         let peer = match &mut peer {
-            Some((_, run)) => Some(run().await?),
+            Some((_, run)) => Some(run_side(Side::Peer, run).await?),
             None => None,
         };
         if round >= rounds.warmup {

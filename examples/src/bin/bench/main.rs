@@ -28,9 +28,8 @@ use std::process::ExitCode;
 
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
-use crate::harness::Result;
+use crate::harness::{Result, Side};
 use crate::machine::{Load, Machine};
-use crate::scenarios::Side;
 
 /// The command line.
 #[derive(Debug, Default)]
@@ -45,7 +44,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: bench [--quick] [--json FILE] [--only scenario,scenario...] \
-                     [--plot FILE.svg [--from BENCH.json]]";
+                     [--plot FILE.svg [--from BENCH.json]] [--side ours|baseline|peer]";
 
 fn parse_args() -> Result<Args> {
     let mut args = Args::default();
@@ -53,6 +52,10 @@ fn parse_args() -> Result<Args> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => args.quick = true,
+            "--side" => {
+                let side = it.next().ok_or("--side needs ours, baseline or peer")?;
+                harness::only_side(side.parse()?);
+            }
             "--json" => args.json = Some(it.next().ok_or("--json needs a file")?.into()),
             "--plot" => args.plot = Some(it.next().ok_or("--plot needs a file")?.into()),
             "--from" => args.from = Some(it.next().ok_or("--from needs a JSON file")?.into()),

@@ -11,9 +11,8 @@ use std::time::Duration;
 use proc_manager_bootstrap::{BootstrapCommand, BootstrapProcManager, StdioMode};
 
 use crate::baseline::HandSpawner;
-use crate::harness::{Better, Result, Rounds, Row, Spec, Target, alternate, bounded};
+use crate::harness::{Better, Result, Rounds, Row, Side, Spec, Target, alternate, bounded};
 use crate::mode::Mode;
-use crate::scenarios::Side;
 use crate::scenarios::concurrent::kill_all;
 use crate::scenarios::{Ctx, ours, run_self};
 
@@ -80,6 +79,7 @@ pub(crate) async fn probe(side: Side, n: usize) -> Result<()> {
     let result = match side {
         Side::Ours => probe_ours(n).await,
         Side::Baseline => probe_baseline(&dir, n).await,
+        Side::Peer => Err("the memory probe has no peer side".into()),
     };
     let _ = std::fs::remove_dir_all(&dir);
     let kib = result?;

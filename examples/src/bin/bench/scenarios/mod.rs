@@ -7,7 +7,6 @@
 //! side, and the sizes.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -96,33 +95,6 @@ pub(crate) const REQUIRED: &[&str] = &[
 /// The registered scenario called `name`.
 pub(crate) fn find(name: &str) -> Option<&'static Scenario> {
     SCENARIOS.iter().find(|s| s.name == name)
-}
-
-/// Which side of a comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    Ours,
-    Baseline,
-}
-
-impl FromStr for Side {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "ours" => Ok(Side::Ours),
-            "baseline" => Ok(Side::Baseline),
-            other => Err(format!("unknown side {other:?}")),
-        }
-    }
-}
-
-impl Side {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Side::Ours => "ours",
-            Side::Baseline => "baseline",
-        }
-    }
 }
 
 /// What every scenario needs.
