@@ -76,6 +76,8 @@ where
     chart
         .configure_mesh()
         .light_line_style(WHITE)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .x_desc("N (live children on one manager)")
         .y_desc("µs per child")
         .draw()?;
