@@ -1,10 +1,10 @@
 //! [`Launcher`]: what a manager needs to start procs (the command, the
 //! options, the runtime dir, the table of live groups) and one spawn, step
-//! by step: make the private dir and bind the callback and log sockets,
-//! build the command with the payload, fork it on the spawner thread, mark
-//! `Running{pid}`, and start the proc's two tasks: the socket server
-//! (callback and log channel) and the exit monitor (which also forwards the
-//! output).
+//! by step: make the private dir and bind the callback socket, build the
+//! command with the payload and the manager's log socket, fork it on a
+//! spawner thread, mark `Running{pid}`, register the proc with the log
+//! socket, and start the proc's two tasks: the callback server and the exit
+//! monitor (which also forwards the output).
 //!
 //! Every step that can fail comes before the fork or undoes itself, so a
 //! failed spawn leaves nothing behind (no dir, no table entry). After the
@@ -34,7 +34,7 @@ use crate::config::{BootstrapProcConfig, Options, StdioMode};
 use crate::exit_monitor::Monitor;
 use crate::exit_watch::wait_exit;
 use crate::handle::BootstrapProcHandle;
-use crate::log_channel::LogTarget;
+use crate::log_channel::{LogHub, LogTarget};
 use crate::proc_state::ProcShared;
 use crate::protocol::{BOOTSTRAP_MODE_ENV, Bootstrap, LOG_CHANNEL_ENV, PROTOCOL_VERSION};
 use crate::runtime_dir::{MAX_SOCKET_PATH, ProcDir, RuntimeDir};
@@ -78,6 +78,7 @@ pub(crate) struct Launcher {
     options: Options,
     runtime: RuntimeDir,
     table: Arc<GroupTable>,
+    logs: LogHub,
 }
 
 impl Launcher {
@@ -87,6 +88,7 @@ impl Launcher {
             options,
             runtime,
             table: Arc::new(GroupTable::default()),
+            logs: LogHub::default(),
         }
     }
 
@@ -134,7 +136,8 @@ async fn launch(
     launcher.runtime.ensure().map_err(io_err(&proc_id))?;
     let dir_path = launcher.runtime.next_proc_dir();
     let callback_addr = socket_addr(&proc_id, &dir_path.join("cb.sock"))?;
-    let log_addr = socket_addr(&proc_id, &dir_path.join("log.sock"))?;
+    let log_path = launcher.runtime.log_socket();
+    socket_addr(&proc_id, &log_path)?;
     let token = crate::protocol::generate_token().map_err(io_err(&proc_id))?;
     let payload = Bootstrap::Proc {
         version: PROTOCOL_VERSION,
@@ -154,7 +157,7 @@ async fn launch(
 
     let dir = ProcDir::create(dir_path).map_err(io_err(&proc_id))?;
     let callback_listener = bind(&proc_id, &callback_addr)?;
-    let log_listener = bind(&proc_id, &log_addr)?;
+    let log_addr = launcher.logs.addr(&log_path).map_err(io_err(&proc_id))?;
     let command = build_command(launcher, &config, payload, &log_addr);
 
     let spawned = spawner::spawn(command, launcher.table.clone())
@@ -220,22 +223,15 @@ async fn launch(
         }
     }
 
-    let log = LogTarget {
+    let log = launcher.logs.register(LogTarget {
         proc_id: proc_id.clone(),
         token: Arc::from(token.as_str()),
         sinks: options.sinks.clone(),
         exited: shared.exited.clone(),
-    };
+    });
     tokio::spawn(
-        callback::serve(
-            callback_listener,
-            log_listener,
-            log,
-            shared.clone(),
-            token,
-            ready_timeout,
-        )
-        .instrument(span.clone()),
+        callback::serve(callback_listener, log, shared.clone(), token, ready_timeout)
+            .instrument(span.clone()),
     );
     let monitor = Monitor {
         shared: shared.clone(),

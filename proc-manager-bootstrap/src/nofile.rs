@@ -9,9 +9,9 @@
 use std::io;
 
 /// The fds the manager holds for one live proc with captured stdio: its
-/// pidfd, the stdout and stderr pipes, the control connection and the log
-/// listener. (With inherited stdio, two fewer.)
-pub(crate) const FDS_PER_PROC: u64 = 5;
+/// pidfd, the stdout and stderr pipes and the control connection (the log
+/// socket is one for the whole manager). With inherited stdio, two fewer.
+pub(crate) const FDS_PER_PROC: u64 = 4;
 
 /// `err`, with the open-files limit named if that is what it hit; any other
 /// error is returned as it is.
@@ -56,7 +56,7 @@ mod tests {
         assert!(text.contains("Too many open files"), "{text}");
         let text = emfile_message(Some(1024), &io::Error::from_raw_os_error(libc::EMFILE));
         assert!(
-            text.contains("1024 open files (about 204 live procs"),
+            text.contains("1024 open files (about 256 live procs"),
             "{text}"
         );
     }
