@@ -12,8 +12,8 @@ use nix::unistd::Pid;
 use proc_manager_bootstrap::{
     BootstrapProcManager, ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcStatus,
 };
-use proc_manager_supervisor::{ChildSpec, Supervisor, SupervisorEvent, SupervisorExit};
 use proc_manager_fake_child::{self as fake_child, FakeChildScript};
+use proc_manager_supervisor::{ChildSpec, Supervisor, SupervisorEvent, SupervisorExit};
 use tokio::sync::broadcast;
 
 const SHOULD: Duration = Duration::from_secs(30);

@@ -66,10 +66,12 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     scenario!("spawn_flat_in_rss" => spawn::spawn_flat_in_rss),
     scenario!("local_spawn_to_ready" => local::local_spawn_to_ready),
     scenario!("scale_2000" => scale::scale_2000),
+    // Slots of other branches, one each; the `// -` lines keep their merges
+    // apart (replace the `// slot:` line with your `scenario!` line).
     // slot: containment_overhead
-
+    // -
     scenario!("supervisor_restart" => supervisor::supervisor_restart),
-
+    // -
     // slot: readiness_modes
 ];
 
