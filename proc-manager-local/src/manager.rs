@@ -12,8 +12,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use proc_manager_core::{
-    ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus,
-    SpawnError, StatusCell,
+    ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus, SpawnError,
+    StatusCell,
 };
 use tokio::runtime::Handle;
 
