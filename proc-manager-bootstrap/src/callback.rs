@@ -2,8 +2,9 @@
 //! `Ready{addr}`), enforces the ready timeout, then keeps the connection as
 //! the control channel until the child closes it or exits, noting a failure
 //! report the child sends on it ([`crate::control`]) — or as the first frame
-//! of another connection, before any hello. The same task accepts the
-//! proc's log-channel connections ([`crate::log_channel`]).
+//! of another connection, before any hello. It also holds the proc's
+//! registration with the manager's log socket ([`crate::log_channel`]), so
+//! the proc's log connections are accepted exactly as long as it is served.
 //!
 //! A connection with a wrong token, a malformed or oversized frame, or no
 //! frame in time is dropped with a warning and changes nothing; the server
@@ -21,7 +22,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::control::{ControlReader, note_failure};
-use crate::log_channel::{self, LogTarget};
+use crate::log_channel::LogRegistration;
 use crate::proc_state::ProcShared;
 use crate::protocol::{ChildFrame, FrameError, read_frame, tokens_match};
 use crate::ready_driver;
@@ -89,12 +90,11 @@ async fn read_hello(stream: UnixStream, token: Arc<str>) -> Result<First, String
 /// no deadline): the proc is stopped and ends `Failed{"not ready within …"}`
 /// ([`ready_driver::not_ready`]).
 ///
-/// The same task accepts the proc's log-channel connections (one task each)
-/// until the proc ends: one task per proc serves both sockets.
+/// Holds `log` (the proc's registration with the log socket) until the proc
+/// ends.
 pub(crate) async fn serve(
     listener: UnixListener,
-    log_listener: UnixListener,
-    log: LogTarget,
+    log: LogRegistration,
     shared: Arc<ProcShared>,
     token: String,
     ready_timeout: Option<Duration>,
@@ -127,7 +127,6 @@ pub(crate) async fn serve(
                 Ok(First::Failure(reason, mut write)) => note_failure(&shared, reason, &mut write).await,
                 Err(reason) => tracing::warn!(parent: &shared.span, %reason, "dropped a callback connection"),
             },
-            accepted = log_listener.accept() => log_channel::accepted(accepted, &log).await,
         }
     };
     drop(pending);
@@ -141,8 +140,7 @@ pub(crate) async fn serve(
     *shared.control.lock().await = Some(writer);
     ready_driver::mark_ready(&shared, &addr);
     // Hold the control channel (noting a failure report; anything else the
-    // child sends on it is ignored) and keep accepting log connections
-    // until the proc ends.
+    // child sends on it is ignored) until the proc ends.
     let mut control_open = true;
     loop {
         tokio::select! {
@@ -161,8 +159,8 @@ pub(crate) async fn serve(
                     *shared.control.lock().await = None;
                 }
             },
-            accepted = log_listener.accept() => log_channel::accepted(accepted, &log).await,
         }
     }
     *shared.control.lock().await = None;
+    drop(log);
 }

@@ -1,8 +1,8 @@
-//! The real wait for a child's exit: the watcher owns a pidfd of its own (a
-//! dup of the group's, in a `tokio::io::unix::AsyncFd`), which turns
-//! readable when the child exits. Owning it means the group may reap and
-//! close its pidfd at any time without invalidating what the reactor
-//! watches.
+//! The real wait for a child's exit: the watcher co-owns the group's pidfd
+//! (an `Arc`, in a `tokio::io::unix::AsyncFd`), which turns readable when
+//! the child exits. Co-owning it means the group may reap and drop its
+//! reference at any time without invalidating what the reactor watches,
+//! and costs no second descriptor.
 //!
 //! What happens after the exit is [`crate::exit_monitor`]'s business.
 

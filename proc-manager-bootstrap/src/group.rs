@@ -24,7 +24,7 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustix::process::Signal;
 use tokio::io::unix::AsyncFd;
@@ -49,7 +49,7 @@ impl ProcessGroup {
 
     /// A pidfd of its own, in the reactor, for an exit watcher; only while
     /// the leader is unreaped.
-    pub(crate) fn exit_watcher(&self) -> io::Result<AsyncFd<OwnedFd>> {
+    pub(crate) fn exit_watcher(&self) -> io::Result<AsyncFd<Arc<OwnedFd>>> {
         match self.lock().as_ref() {
             Some(pidfd) => pidfd.exit_watcher(),
             None => Err(io::Error::other("already reaped")),

@@ -2,7 +2,7 @@
 //! options, the runtime dir, the table of live groups) and one spawn, step
 //! by step: check the readiness mode and settings (bad input is refused
 //! before anything is made), make the private dir and what the mode needs in
-//! it (callback and log sockets with the payload, or the notify socket),
+//! it (the callback socket with the payload, registered with the manager's one log socket, or the notify socket),
 //! build the command (the spawn's own or the manager's) with the mode's
 //! variables, fork it on the spawner thread, mark `Running{pid}`, and start
 //! the proc's tasks: the mode's driver (callback server, notify server, or
@@ -37,7 +37,7 @@ use crate::confine::Confinement;
 use crate::exit_monitor::{EndHook, Monitor};
 use crate::exit_watch::wait_exit;
 use crate::handle::BootstrapProcHandle;
-use crate::log_channel::LogTarget;
+use crate::log_channel::{LogHub, LogTarget};
 use crate::log_match::LineMatch;
 use crate::notify::NotifySocket;
 use crate::proc_state::ProcShared;
@@ -53,7 +53,7 @@ use crate::table::GroupTable;
 fn io_err(proc_id: &ProcId) -> impl FnOnce(io::Error) -> SpawnError + '_ {
     move |source| SpawnError::Io {
         proc_id: proc_id.clone(),
-        source,
+        source: crate::nofile::explain(source),
     }
 }
 
@@ -86,6 +86,8 @@ pub(crate) struct Launcher {
     options: Options,
     runtime: RuntimeDir,
     table: Arc<GroupTable>,
+    /// The one log socket every callback-mode proc of this manager shares.
+    logs: LogHub,
     /// Dropped last: the cgroups' teardown, then the guardian.
     confinement: Confinement,
     /// Told of each proc's end once its terminal status is published.
@@ -104,6 +106,7 @@ impl Launcher {
             options,
             runtime,
             table: Arc::new(GroupTable::default()),
+            logs: LogHub::default(),
             confinement,
             on_end: OnceLock::new(),
         }
@@ -163,7 +166,6 @@ struct CallbackSetup {
     payload: String,
     log_addr: ChannelAddr,
     listener: UnixListener,
-    log_listener: UnixListener,
 }
 
 async fn launch(
@@ -197,7 +199,8 @@ async fn launch(
     let dir_path = launcher.runtime.next_proc_dir();
     // Removed again on drop, unless kept once the child runs.
     let dir = ProcDir::create(dir_path.clone()).map_err(io_err(&proc_id))?;
-    let (mode, line_regex) = prepare_mode(plan, &proc_id, &dir_path, backend_addr, &config)?;
+    let (mode, line_regex) =
+        prepare_mode(launcher, plan, &proc_id, &dir_path, backend_addr, &config)?;
     let child_env = match &mode {
         Mode::Callback(callback) => ChildEnv::Protocol {
             payload: &callback.payload,
@@ -305,16 +308,15 @@ async fn launch(
     let mut last_words = None;
     match mode {
         Mode::Callback(callback) => {
-            let log = LogTarget {
+            let log = launcher.logs.register(LogTarget {
                 proc_id: proc_id.clone(),
                 token: Arc::from(callback.token.as_str()),
                 sinks: options.sinks.clone(),
                 exited: shared.exited.clone(),
-            };
+            });
             tokio::spawn(
                 callback::serve(
                     callback.listener,
-                    callback.log_listener,
                     log,
                     shared.clone(),
                     callback.token,
@@ -372,6 +374,7 @@ enum Mode {
 /// Makes what `plan` needs in the proc's dir `dir`. For `LogLine`, also
 /// returns the pattern and address for the line watch.
 fn prepare_mode(
+    launcher: &Launcher,
     plan: ReadyPlan,
     proc_id: &ProcId,
     dir: &Path,
@@ -382,11 +385,12 @@ fn prepare_mode(
     Ok(match plan {
         ReadyPlan::Callback => {
             let callback_addr = socket_addr(proc_id, &dir.join("cb.sock"))?;
-            let log_addr = socket_addr(proc_id, &dir.join("log.sock"))?;
+            let log_path = launcher.runtime.log_socket();
+            socket_addr(proc_id, &log_path)?;
             let (token, payload) = payload(proc_id, backend_addr, &callback_addr, dir, config)?;
+            let log_addr = launcher.logs.addr(&log_path).map_err(io_err(proc_id))?;
             let setup = CallbackSetup {
                 listener: bind(proc_id, &callback_addr)?,
-                log_listener: bind(proc_id, &log_addr)?,
                 token,
                 payload,
                 log_addr,

@@ -25,6 +25,7 @@ mod launcher;
 mod log_channel;
 mod log_match;
 mod manager;
+mod nofile;
 mod notify;
 mod os;
 mod pidfd;

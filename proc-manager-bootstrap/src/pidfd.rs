@@ -2,11 +2,13 @@
 //! raw process syscall of the manager side is here (`pidfd_open`,
 //! `pidfd_send_signal`, `kill(-pgid)`, `waitid` on the pidfd); when to make
 //! them is decided in [`crate::group`]. Also the one reactor registration
-//! (tokio makes every `AsyncFd` registration `unsafe`): a dup of the pidfd
-//! that the watcher owns.
+//! (tokio makes every `AsyncFd` registration `unsafe`): the pidfd itself,
+//! shared (an `Arc`) with the watcher, so a live proc costs one fd for it,
+//! not two.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 use rustix::process::{Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, WaitIdStatus};
 use tokio::io::Interest;
@@ -14,11 +16,12 @@ use tokio::io::unix::AsyncFd;
 
 use crate::os::{ChildOs, ExitKind};
 
-/// A child's pid (= pgid) and a pidfd for it. Dropping it closes the pidfd.
+/// A child's pid (= pgid) and a pidfd for it. The pidfd is closed when
+/// this and the exit watcher (if any) are both dropped.
 #[derive(Debug)]
 pub(crate) struct PidFd {
     pid: Pid,
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
 }
 
 impl PidFd {
@@ -26,18 +29,19 @@ impl PidFd {
     pub(crate) fn open(pid: u32) -> io::Result<Self> {
         let raw = i32::try_from(pid).map_err(|_| io::Error::other("pid out of range"))?;
         let pid = Pid::from_raw(raw).ok_or_else(|| io::Error::other("pid 0"))?;
-        let fd = rustix::process::pidfd_open(pid, PidfdFlags::empty())?;
+        let fd = Arc::new(rustix::process::pidfd_open(pid, PidfdFlags::empty())?);
         Ok(Self { pid, fd })
     }
 
-    /// A second descriptor for the same pidfd, registered with the reactor
-    /// and owned by what it returns: it turns readable when the child exits,
-    /// whenever this `PidFd` is closed.
-    pub(crate) fn exit_watcher(&self) -> io::Result<AsyncFd<OwnedFd>> {
-        let fd = self.fd.try_clone()?;
-        // SAFETY: the `AsyncFd` owns `fd` (an `OwnedFd`), so the descriptor
-        // is open, is not closed by anyone else, and `as_raw_fd` returns the
-        // same number for the `AsyncFd`'s whole life.
+    /// The pidfd, registered with the reactor and co-owned by what it
+    /// returns: it turns readable when the child exits, and stays open while
+    /// the watcher lives even if this `PidFd` is dropped (at the reap).
+    pub(crate) fn exit_watcher(&self) -> io::Result<AsyncFd<Arc<OwnedFd>>> {
+        let fd = self.fd.clone();
+        // SAFETY: the `AsyncFd` holds a strong reference to the `OwnedFd`,
+        // so the descriptor stays open (it is closed only when the last
+        // reference drops) and `as_raw_fd` returns the same number for the
+        // `AsyncFd`'s whole life; nothing closes an `OwnedFd` behind it.
         unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.map_err(Into::into)
     }
 
@@ -63,7 +67,7 @@ impl ChildOs for PidFd {
     }
 
     fn signal_leader(&self, signal: Signal) -> io::Result<()> {
-        Ok(rustix::process::pidfd_send_signal(&self.fd, signal)?)
+        Ok(rustix::process::pidfd_send_signal(&*self.fd, signal)?)
     }
 
     fn signal_group(&self, signal: Signal) -> io::Result<()> {

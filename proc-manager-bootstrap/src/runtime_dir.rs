@@ -1,6 +1,7 @@
 //! [`RuntimeDir`]: the manager's private (0700) runtime directory, created
-//! on first spawn, and the private per-proc directories inside it that hold
-//! the callback and log sockets and the child's own sockets.
+//! on first spawn, which holds the manager's log socket and the private
+//! per-proc directories with the callback sockets and the child's own
+//! sockets.
 //!
 //! Serving the sockets is [`crate::callback`]'s and [`crate::log_channel`]'s
 //! job; this module only makes and removes directories.
@@ -108,6 +109,11 @@ impl RuntimeDir {
     pub(crate) fn next_proc_dir(&self) -> PathBuf {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         self.path.join(format!("p{n}-{:08x}", self.tag))
+    }
+
+    /// The path of this manager's log socket (shared by all its procs).
+    pub(crate) fn log_socket(&self) -> PathBuf {
+        self.path.join(format!("log-{:08x}.sock", self.tag))
     }
 }
 

@@ -1,14 +1,15 @@
-//! The spawner thread: one dedicated OS thread, started on first use and
-//! alive for the rest of the process, that forks every bootstrap child.
+//! The spawner threads: dedicated OS threads (one per CPU, at most four),
+//! started on first use and alive for the rest of the process, that fork
+//! every bootstrap child.
 //!
 //! Why a thread of our own: the kernel sends a child's parent-death signal
 //! (`PR_SET_PDEATHSIG`, armed by the child side) when the *thread* that
 //! forked it ends, not the process. Spawning straight from the caller's
 //! thread would doom the child as soon as, say, a tokio blocking-pool thread
-//! retires. This thread never ends, so the signal fires only when the
+//! retires. These threads never end, so the signal fires only when the
 //! manager's process dies.
 //!
-//! The thread also opens the pidfd and records the group in the manager's
+//! The spawning thread also opens the pidfd and records the group in the manager's
 //! [`GroupTable`] before replying, so a spawn whose caller has gone away
 //! (a cancelled future) still leaves nothing behind: the child is killed and
 //! reaped here. Building the command is the manager's job.
@@ -21,7 +22,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Command};
 use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::oneshot;
 
@@ -69,23 +70,50 @@ struct Request {
 
 static SPAWNER: OnceLock<Result<mpsc::Sender<Request>, String>> = OnceLock::new();
 
+/// How many spawner threads: one per CPU, at most this many. `posix_spawn`
+/// holds its thread until the child has exec'd, so one thread would spawn
+/// strictly one child after another.
+const MAX_SPAWNER_THREADS: usize = 4;
+
 fn spawner() -> io::Result<&'static mpsc::Sender<Request>> {
     SPAWNER
         .get_or_init(|| {
             let (tx, rx) = mpsc::channel::<Request>();
-            std::thread::Builder::new()
-                .name("proc-manager-spawner".into())
-                .spawn(move || {
-                    // The sender lives in a static, so this loop never ends.
-                    while let Ok(request) = rx.recv() {
-                        serve(request);
-                    }
-                })
-                .map(|_| tx)
-                .map_err(|err| err.to_string())
+            let rx = Arc::new(Mutex::new(rx));
+            let threads = std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .clamp(1, MAX_SPAWNER_THREADS);
+            let mut started = 0;
+            let mut error = None;
+            for i in 0..threads {
+                let rx = rx.clone();
+                let thread = std::thread::Builder::new()
+                    .name(format!("proc-manager-spawner-{i}"))
+                    .spawn(move || serve_requests(&rx));
+                match thread {
+                    Ok(_) => started += 1,
+                    Err(err) => error = Some(err.to_string()),
+                }
+            }
+            match (started, error) {
+                (0, Some(err)) => Err(err),
+                _ => Ok(tx),
+            }
         })
         .as_ref()
         .map_err(|err| io::Error::other(format!("cannot start the spawner thread: {err}")))
+}
+
+/// One spawner thread's loop. The sender lives in a static, so it never
+/// ends. The lock is held only while waiting for the next request.
+fn serve_requests(rx: &Mutex<mpsc::Receiver<Request>>) {
+    loop {
+        let request = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        match request {
+            Ok(request) => serve(request),
+            Err(_) => return,
+        }
+    }
 }
 
 fn serve(request: Request) {
@@ -158,6 +186,10 @@ fn from_std(mut child: Child) -> Result<Spawned, SpawnFailure> {
 }
 
 fn pidfd_failure(err: io::Error) -> SpawnFailure {
+    // Out of fds keeps its errno, so the caller can name the limit.
+    if is_resource_error(&err) {
+        return SpawnFailure::Setup(err);
+    }
     SpawnFailure::Setup(io::Error::new(
         err.kind(),
         format!("pidfd_open failed (Linux 5.4 or later is required): {err}"),

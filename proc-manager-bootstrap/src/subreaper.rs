@@ -30,7 +30,7 @@
 use std::collections::HashSet;
 use std::io;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, Weak};
+use std::sync::{RwLock, RwLockReadGuard, Weak};
 
 use crate::table::GroupTable;
 
@@ -69,14 +69,18 @@ pub(crate) fn should_reap(child: &ChildInfo, owners: &Owners<'_>) -> bool {
 /// Held by a pass from listing to reaping and by a spawn from `clone` to
 /// the table insert (one spawner thread per process: uncontended unless a
 /// pass runs).
-pub(crate) fn spawn_lock() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+pub(crate) fn spawn_lock() -> RwLockReadGuard<'static, ()> {
+    SPAWN_LOCK.read().unwrap_or_else(|p| p.into_inner())
 }
+
+/// Held for reading by each spawn (spawner threads spawn in parallel) and
+/// for writing by a subreaper pass, which so sees no child that is not yet
+/// in the table.
+static SPAWN_LOCK: RwLock<()> = RwLock::new(());
 
 /// One pass: reaps the zombie orphans of our procs; how many.
 pub(crate) fn pass(table: &GroupTable, guardian: Option<u32>, cgroup_name: Option<&str>) -> usize {
-    let _lock = spawn_lock();
+    let _lock = SPAWN_LOCK.write().unwrap_or_else(|p| p.into_inner());
     let mut leaders: HashSet<u32> = table.pids().into_iter().collect();
     leaders.extend(guardian);
     let owners = Owners {

@@ -77,7 +77,13 @@ async fn spawn_stop_cycles_leak_no_fd_zombie_or_dir() {
     );
     // Proc dirs are removed in the background; all of them eventually.
     within(SHOULD, "proc dirs removed", async {
-        while std::fs::read_dir(manager.socket_dir()).unwrap().count() > 0 {
+        let proc_dirs = || {
+            let entries = std::fs::read_dir(manager.socket_dir()).unwrap();
+            entries
+                .filter(|e| e.as_ref().unwrap().path().is_dir())
+                .count()
+        };
+        while proc_dirs() > 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })

@@ -126,39 +126,83 @@ impl HandSpawner {
         Ok(self.command(&callback, "unused", mode)?.spawn()?)
     }
 
-    /// Spawns a child in `mode` (one that reports ready), accepts its
-    /// call-back on a fresh listener and checks the hello.
-    pub(crate) async fn spawn_ready(&self, mode: Mode) -> Result<HandProc> {
+    /// A fresh call-back listener and the command of a child in `mode`
+    /// that will call it back with the returned token (the caller spawns it
+    /// and then calls [`accept_hello`]).
+    pub(crate) fn ready_command(&self, mode: Mode) -> Result<ReadyCommand> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("cb-{n}.sock"));
         let listener = UnixListener::bind(&path)?;
         let token = generate_token()?;
-        let mut child = self
-            .command(&ChannelAddr::unix(&path)?, &token, mode)?
-            .spawn()?;
-        let pid = child.id().ok_or("child has no pid")?;
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            status = child.wait() => {
-                let mut stderr = String::new();
-                if let Some(mut err) = child.stderr.take() {
-                    let _ = err.read_to_string(&mut stderr).await;
-                }
-                return Err(format!("child exited before hello ({status:?}): {}", stderr.trim()).into());
-            }
-        };
-        let _ = std::fs::remove_file(&path);
-        let mut conn = BufReader::new(accepted?.0);
-        let mut buf = Vec::new();
-        match read_frame::<_, ChildFrame>(&mut conn, &mut buf).await? {
-            Some(ChildFrame::Hello { token: t, .. }) if t == token => {}
-            other => return Err(format!("bad hello: {other:?}").into()),
-        }
-        let exit = tokio::spawn(supervise(child));
-        Ok(HandProc {
-            pid,
-            conn: conn.into_inner(),
-            exit,
+        let command = self.command(&ChannelAddr::unix(&path)?, &token, mode)?;
+        Ok(ReadyCommand {
+            listener,
+            path,
+            token,
+            command,
         })
     }
+
+    /// Spawns a child in `mode` (one that reports ready), accepts its
+    /// call-back on a fresh listener and checks the hello.
+    pub(crate) async fn spawn_ready(&self, mode: Mode) -> Result<HandProc> {
+        let ready = self.ready_command(mode)?;
+        let mut command = ready.command;
+        let mut child = command.spawn()?;
+        let pid = child.id().ok_or("child has no pid")?;
+        let conn =
+            match accept_hello(&ready.listener, &ready.path, &ready.token, child.wait()).await {
+                Ok(conn) => conn,
+                Err(e) => return Err(with_stderr(e, child.stderr.take()).await),
+            };
+        let exit = tokio::spawn(supervise(child));
+        Ok(HandProc { pid, conn, exit })
+    }
+}
+
+/// A call-back listener (at `path`), the token to expect, and the command
+/// of a child that will present it.
+#[derive(Debug)]
+pub(crate) struct ReadyCommand {
+    pub(crate) listener: UnixListener,
+    pub(crate) path: PathBuf,
+    pub(crate) token: String,
+    pub(crate) command: Command,
+}
+
+/// Accepts the child's call-back on `listener` (then removes the socket
+/// file at `path`) and checks its hello presents `token`; fails if `exited`
+/// (the child's wait) completes first.
+pub(crate) async fn accept_hello<F>(
+    listener: &UnixListener,
+    path: &std::path::Path,
+    token: &str,
+    exited: F,
+) -> Result<UnixStream>
+where
+    F: std::future::Future<Output = std::io::Result<ExitStatus>>,
+{
+    let accepted = tokio::select! {
+        accepted = listener.accept() => accepted,
+        status = exited => return Err(format!("child exited before hello ({status:?})").into()),
+    };
+    let _ = std::fs::remove_file(path);
+    let mut conn = BufReader::new(accepted?.0);
+    let mut buf = Vec::new();
+    match read_frame::<_, ChildFrame>(&mut conn, &mut buf).await? {
+        Some(ChildFrame::Hello { token: t, .. }) if t == token => Ok(conn.into_inner()),
+        other => Err(format!("bad hello: {other:?}").into()),
+    }
+}
+
+/// `error`, with what the child wrote on stderr appended.
+pub(crate) async fn with_stderr<R: AsyncRead + Unpin>(
+    error: crate::harness::BoxError,
+    stderr: Option<R>,
+) -> crate::harness::BoxError {
+    let mut text = String::new();
+    if let Some(mut err) = stderr {
+        let _ = err.read_to_string(&mut text).await;
+    }
+    format!("{error}: {}", text.trim()).into()
 }

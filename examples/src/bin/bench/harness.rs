@@ -1,20 +1,71 @@
-//! The measuring harness: runs "ours" and its baseline alternately (after a
-//! warm-up), keeps one ratio per round, and sums the rounds up into a
-//! [`Row`] (medians, ratio median and spread, and whether the target holds).
+//! The measuring harness: runs "ours", its baseline and optionally a peer
+//! library alternately (after a warm-up), keeps one ratio per round and
+//! side, and sums the rounds up into a [`Row`] (medians, each ratio's median
+//! and min–max over the rounds, and whether the targets hold).
 //!
 //! What is measured is the scenarios' business (`scenarios/`); how rows are
 //! printed is `report.rs`'s.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::str::FromStr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::task::JoinSet;
 
 /// Any error, as a boxed trait object: the bench reports and stops.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The bench's result type.
 pub(crate) type Result<T> = std::result::Result<T, BoxError>;
+
+/// Which side of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Ours,
+    Baseline,
+    Peer,
+}
+
+impl FromStr for Side {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "ours" => Ok(Side::Ours),
+            "baseline" => Ok(Side::Baseline),
+            "peer" => Ok(Side::Peer),
+            other => Err(format!("unknown side {other:?} (ours, baseline or peer)")),
+        }
+    }
+}
+
+impl Side {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Side::Ours => "ours",
+            Side::Baseline => "baseline",
+            Side::Peer => "peer",
+        }
+    }
+}
+
+/// `--side`: run only this side of every comparison (for profiling one
+/// side under callgrind or perf); the others' figures are NaN.
+static ONLY_SIDE: OnceLock<Side> = OnceLock::new();
+
+/// Restricts every later round to `side` (once, before any scenario).
+pub(crate) fn only_side(side: Side) {
+    let _ = ONLY_SIDE.set(side);
+}
+
+/// Runs `side`'s round unless `--side` picked another side.
+async fn run_side<F: AsyncFnMut() -> Result<f64>>(side: Side, f: &mut F) -> Result<f64> {
+    match ONLY_SIDE.get() {
+        Some(only) if *only != side => Ok(f64::NAN),
+        _ => f().await,
+    }
+}
 
 /// Which way is better for a scenario's figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,7 +88,9 @@ pub(crate) enum Target {
     OursAtMost(f64),
     /// Our median lines per second must be at least this.
     LinesPerSecAtLeast(f64),
-    /// A further figure of the row (`extra`) must be at most this.
+    /// The median ratio ours / peer must be at most this.
+    PeerRatioAtMost(f64),
+    /// The named extra figure (see [`Row::extra`]) must be at most this.
     ExtraAtMost(&'static str, f64),
 }
 
@@ -48,16 +101,18 @@ impl Target {
             Target::RatioAtLeast(x) => format!("ratio >= {x:.2}"),
             Target::OursAtMost(x) => format!("ours <= {x} {unit}"),
             Target::LinesPerSecAtLeast(x) => format!("ours >= {:.0} M lines/s", x / 1e6),
-            Target::ExtraAtMost(name, x) => format!("{name} <= {x:.2}"),
+            Target::PeerRatioAtMost(x) => format!("ours/peer <= {x:.2}"),
+            Target::ExtraAtMost(name, x) => format!("{name} <= {x}"),
         }
     }
 
     fn holds(self, row: &Row) -> bool {
         match self {
-            Target::RatioAtMost(x) => row.ratio <= x,
-            Target::RatioAtLeast(x) => row.ratio >= x,
+            Target::RatioAtMost(x) => row.ratio() <= x,
+            Target::RatioAtLeast(x) => row.ratio() >= x,
             Target::OursAtMost(x) => row.ours <= x,
             Target::LinesPerSecAtLeast(x) => row.ours_lines_per_s.is_some_and(|l| l >= x),
+            Target::PeerRatioAtMost(x) => row.peer.as_ref().is_some_and(|p| p.spread.ratio <= x),
             Target::ExtraAtMost(name, x) => row.extra.get(name).is_some_and(|v| *v <= x),
         }
     }
@@ -80,6 +135,54 @@ pub(crate) struct Spec {
     pub(crate) note: String,
 }
 
+/// A ratio's median and spread over the rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub(crate) struct Spread {
+    /// Median of the per-round ratios.
+    pub(crate) ratio: f64,
+    pub(crate) ratio_min: f64,
+    pub(crate) ratio_max: f64,
+}
+
+impl Spread {
+    /// The median, min and max of `ratios` (NaN for none).
+    pub(crate) fn of(ratios: &[f64]) -> Self {
+        if ratios.is_empty() {
+            return Self {
+                ratio: f64::NAN,
+                ratio_min: f64::NAN,
+                ratio_max: f64::NAN,
+            };
+        }
+        Self {
+            ratio: median(ratios.to_vec()),
+            ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            ratio_max: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+}
+
+/// The peer library's figures in a row (same unit as ours).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Peer {
+    /// The peer's name, e.g. `process-wrap`.
+    pub(crate) name: &'static str,
+    /// Median of the peer's per-round figures.
+    pub(crate) median: f64,
+    /// Ours / peer, per round: median and spread.
+    #[serde(flatten)]
+    pub(crate) spread: Spread,
+}
+
+/// One round's figures: ours, the baseline's, and the peer's if any.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub(crate) struct Sample {
+    pub(crate) ours: f64,
+    pub(crate) baseline: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) peer: Option<f64>,
+}
+
 /// One scenario's result.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Row {
@@ -92,26 +195,36 @@ pub(crate) struct Row {
     pub(crate) ours: f64,
     /// Median of the baseline's per-round figures.
     pub(crate) baseline: f64,
-    /// Median of the per-round ratios ours / baseline.
-    pub(crate) ratio: f64,
-    pub(crate) ratio_min: f64,
-    pub(crate) ratio_max: f64,
+    /// Ours / baseline per round: median (`ratio`), `ratio_min`, `ratio_max`.
+    #[serde(flatten)]
+    pub(crate) spread: Spread,
+    /// The peer library, measured in the same rounds, if the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) peer: Option<Peer>,
     /// Set for `log_throughput`: lines per second at the medians.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ours_lines_per_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) baseline_lines_per_s: Option<f64>,
     /// Further figures a scenario reports (name -> value), e.g. a second
-    /// baseline for context.
+    /// baseline for context; [`Target::ExtraAtMost`] can judge them.
     #[serde(flatten)]
     pub(crate) extra: BTreeMap<&'static str, f64>,
+    /// Structured detail a scenario wants in the JSON (e.g. a curve).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) detail: Option<serde_json::Value>,
+    /// Markdown printed after the table's notes (e.g. the curve as a table).
+    #[serde(skip)]
+    pub(crate) appendix: Option<String>,
     /// The targets, as text.
     pub(crate) target: String,
-    /// Whether every target holds.
-    pub(crate) met: bool,
+    /// Whether every target holds (`None`: the scenario was not measured).
+    pub(crate) met: Option<bool>,
     pub(crate) note: String,
-    /// Every round's (ours, baseline), for the record.
-    pub(crate) samples: Vec<(f64, f64)>,
+    /// The 1-minute load average when the scenario started.
+    pub(crate) load_at_start: f64,
+    /// Every round's figures, for the record.
+    pub(crate) samples: Vec<Sample>,
     #[serde(skip)]
     targets: Vec<Target>,
 }
@@ -119,7 +232,39 @@ pub(crate) struct Row {
 impl Row {
     /// Sets `met` from the targets (again, after a scenario adds figures).
     pub(crate) fn judge(&mut self) {
-        self.met = self.targets.iter().all(|t| t.holds(self));
+        self.met = Some(self.targets.iter().all(|t| t.holds(self)));
+    }
+
+    /// A placeholder for a scenario DESIGN.md requires but this build does
+    /// not register: every figure NaN (`null` in the JSON), `met` unknown.
+    pub(crate) fn not_measured(name: &'static str, why: &str) -> Self {
+        Self {
+            scenario: name,
+            unit: "-",
+            n: 0,
+            rounds: 0,
+            better: Better::Lower,
+            ours: f64::NAN,
+            baseline: f64::NAN,
+            spread: Spread::of(&[]),
+            peer: None,
+            ours_lines_per_s: None,
+            baseline_lines_per_s: None,
+            extra: BTreeMap::new(),
+            detail: None,
+            appendix: None,
+            target: "-".into(),
+            met: None,
+            note: why.into(),
+            load_at_start: f64::NAN,
+            samples: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// The median ratio ours / baseline.
+    pub(crate) fn ratio(&self) -> f64 {
+        self.spread.ratio
     }
 }
 
@@ -132,57 +277,95 @@ pub(crate) struct Rounds {
     pub(crate) measured: usize,
 }
 
+/// The type of "no peer" for [`alternate_with_peer`].
+type NoPeer = fn() -> std::future::Ready<Result<f64>>;
+
 /// Runs `ours` then `baseline`, round after round, and sums up.
 ///
 /// Each closure runs one round and returns its figure in `spec.unit`.
-pub(crate) async fn alternate<A, B>(
-    spec: Spec,
-    rounds: Rounds,
-    mut ours: A,
-    mut baseline: B,
-) -> Result<Row>
+pub(crate) async fn alternate<A, B>(spec: Spec, rounds: Rounds, ours: A, baseline: B) -> Result<Row>
 where
     A: AsyncFnMut() -> Result<f64>,
     B: AsyncFnMut() -> Result<f64>,
 {
-    let mut samples = Vec::with_capacity(rounds.measured);
-    for round in 0..rounds.warmup + rounds.measured {
-        let a = ours().await?;
-        let b = baseline().await?;
-        if round >= rounds.warmup {
-            samples.push((a, b));
-        }
-    }
-    Ok(summarise(spec, samples))
+    alternate_with_peer(spec, rounds, ours, baseline, None::<(&'static str, NoPeer)>).await
 }
 
-/// Sums up per-round (ours, baseline) figures into a row.
-pub(crate) fn summarise(spec: Spec, samples: Vec<(f64, f64)>) -> Row {
-    let ratios: Vec<f64> = samples.iter().map(|(a, b)| a / b).collect();
-    let ours = median(samples.iter().map(|s| s.0).collect());
-    let baseline = median(samples.iter().map(|s| s.1).collect());
+/// Runs `ours`, `baseline` and the peer library `(name, peer)` if given,
+/// in that order, round after round, and sums up: one ratio per round and
+/// side, so a burst of load hits the sides of one round alike.
+pub(crate) async fn alternate_with_peer<A, B, C>(
+    spec: Spec,
+    rounds: Rounds,
+    mut ours: A,
+    mut baseline: B,
+    mut peer: Option<(&'static str, C)>,
+) -> Result<Row>
+where
+    A: AsyncFnMut() -> Result<f64>,
+    B: AsyncFnMut() -> Result<f64>,
+    C: AsyncFnMut() -> Result<f64>,
+{
+    let mut samples = Vec::with_capacity(rounds.measured);
+    for round in 0..rounds.warmup + rounds.measured {
+        let ours = run_side(Side::Ours, &mut ours).await?;
+        let baseline = run_side(Side::Baseline, &mut baseline).await?;
+        let peer = match &mut peer {
+            Some((_, run)) => Some(run_side(Side::Peer, run).await?),
+            None => None,
+        };
+        if round >= rounds.warmup {
+            samples.push(Sample {
+                ours,
+                baseline,
+                peer,
+            });
+        }
+    }
+    let mut row = summarise(spec, samples);
+    if let (Some(peer), Some((name, _))) = (&mut row.peer, &peer) {
+        peer.name = name;
+    }
+    Ok(row)
+}
+
+/// Sums up per-round figures into a row (the peer, if the samples have
+/// one, is named later by the caller).
+pub(crate) fn summarise(spec: Spec, samples: Vec<Sample>) -> Row {
+    let ratios: Vec<f64> = samples.iter().map(|s| s.ours / s.baseline).collect();
+    let peer_ratios: Vec<f64> = samples
+        .iter()
+        .filter_map(|s| s.peer.map(|p| s.ours / p))
+        .collect();
+    let peer = (!peer_ratios.is_empty()).then(|| Peer {
+        name: "peer",
+        median: median(samples.iter().filter_map(|s| s.peer).collect()),
+        spread: Spread::of(&peer_ratios),
+    });
     let mut row = Row {
         scenario: spec.name,
         unit: spec.unit,
         n: spec.n,
         rounds: samples.len(),
         better: spec.better,
-        ours,
-        baseline,
-        ratio: median(ratios.clone()),
-        ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
-        ratio_max: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        ours: median(samples.iter().map(|s| s.ours).collect()),
+        baseline: median(samples.iter().map(|s| s.baseline).collect()),
+        spread: Spread::of(&ratios),
+        peer,
         ours_lines_per_s: None,
         baseline_lines_per_s: None,
         extra: BTreeMap::new(),
+        detail: None,
+        appendix: None,
         target: spec
             .targets
             .iter()
             .map(|t| t.describe(spec.unit))
             .collect::<Vec<_>>()
             .join(", "),
-        met: false,
+        met: None,
         note: spec.note,
+        load_at_start: f64::NAN,
         samples,
         targets: spec.targets,
     };
@@ -221,9 +404,61 @@ where
     }
 }
 
+/// Runs `make(i)` for `i` in `0..n` all at once, one tokio task each;
+/// returns what succeeded and the first error, if any (the caller tears
+/// down the successes).
+pub(crate) async fn all_at_once<T, F, Fut>(n: usize, mut make: F) -> (Vec<T>, Option<BoxError>)
+where
+    T: Send + 'static,
+    F: FnMut(usize) -> Result<Fut>,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+{
+    let mut set = JoinSet::new();
+    let mut first_error = None;
+    for i in 0..n {
+        match make(i) {
+            Ok(fut) => {
+                set.spawn(fut);
+            }
+            Err(e) => {
+                first_error = Some(e);
+                break;
+            }
+        }
+    }
+    let mut done = Vec::with_capacity(n);
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(Ok(t)) => done.push(t),
+            Ok(Err(e)) => first_error = first_error.or(Some(e)),
+            Err(e) => first_error = first_error.or(Some(e.into())),
+        }
+    }
+    (done, first_error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spec(targets: Vec<Target>) -> Spec {
+        Spec {
+            name: "x",
+            unit: "ms",
+            n: 1,
+            better: Better::Lower,
+            targets,
+            note: String::new(),
+        }
+    }
+
+    fn sample(ours: f64, baseline: f64, peer: Option<f64>) -> Sample {
+        Sample {
+            ours,
+            baseline,
+            peer,
+        }
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {
@@ -233,19 +468,80 @@ mod tests {
     }
 
     #[test]
-    fn row_ratios_and_targets() {
-        let spec = Spec {
-            name: "x",
-            unit: "ms",
-            n: 1,
-            better: Better::Lower,
-            targets: vec![Target::RatioAtMost(1.1)],
-            note: String::new(),
+    fn row_ratio_is_the_median_of_the_rounds_ratios() {
+        // Medians of the figures would give 1.2 / 1.0; the rounds' ratios
+        // are 1.0, 1.2, 1.0.
+        let samples = vec![
+            sample(1.0, 1.0, None),
+            sample(1.2, 1.0, None),
+            sample(2.0, 2.0, None),
+        ];
+        let row = summarise(spec(vec![Target::RatioAtMost(1.1)]), samples);
+        assert_eq!(row.ratio(), 1.0);
+        assert_eq!(row.spread.ratio_min, 1.0);
+        assert!((row.spread.ratio_max - 1.2).abs() < 1e-9);
+        assert!(row.peer.is_none());
+        assert_eq!(row.met, Some(true));
+    }
+
+    #[test]
+    fn peer_ratio_and_its_target() {
+        let samples = vec![sample(1.0, 1.0, Some(0.5)), sample(1.0, 1.0, Some(2.0))];
+        let row = summarise(
+            spec(vec![Target::RatioAtMost(1.1), Target::PeerRatioAtMost(1.0)]),
+            samples,
+        );
+        let peer = row.peer.as_ref().expect("a peer");
+        assert_eq!(peer.spread.ratio_min, 0.5);
+        assert_eq!(peer.spread.ratio_max, 2.0);
+        assert_eq!(peer.spread.ratio, 1.25);
+        assert_eq!(row.met, Some(false));
+    }
+
+    #[test]
+    fn extra_targets_fail_when_missing_or_too_high() {
+        let mut row = summarise(
+            spec(vec![Target::ExtraAtMost("fds", 4.0)]),
+            vec![sample(1.0, 1.0, None)],
+        );
+        assert_eq!(row.met, Some(false));
+        row.extra.insert("fds", 5.0);
+        row.judge();
+        assert_eq!(row.met, Some(false));
+        row.extra.insert("fds", 4.0);
+        row.judge();
+        assert_eq!(row.met, Some(true));
+    }
+
+    #[tokio::test]
+    async fn alternate_runs_the_sides_in_turn() {
+        let order = std::cell::RefCell::new(Vec::new());
+        let rounds = Rounds {
+            warmup: 1,
+            measured: 2,
         };
-        let row = summarise(spec, vec![(1.0, 1.0), (1.2, 1.0), (2.0, 2.0)]);
-        assert_eq!(row.ratio, 1.0);
-        assert_eq!(row.ratio_min, 1.0);
-        assert!((row.ratio_max - 1.2).abs() < 1e-9);
-        assert!(row.met);
+        let row = alternate_with_peer(
+            spec(vec![]),
+            rounds,
+            async || {
+                order.borrow_mut().push('a');
+                Ok(2.0)
+            },
+            async || {
+                order.borrow_mut().push('b');
+                Ok(1.0)
+            },
+            Some(("p", async || {
+                order.borrow_mut().push('c');
+                Ok(4.0)
+            })),
+        )
+        .await
+        .expect("a row");
+        assert_eq!(order.into_inner(), "abcabcabc".chars().collect::<Vec<_>>());
+        assert_eq!(row.rounds, 2);
+        assert_eq!(row.ratio(), 2.0);
+        let peer = row.peer.expect("a peer");
+        assert_eq!((peer.name, peer.spread.ratio), ("p", 0.5));
     }
 }

@@ -3,7 +3,7 @@
 //! alternating the two round by round so a noisy machine affects both alike.
 //!
 //! ```text
-//! cargo run --release -p proc-manager-examples --bin bench -- [--quick] [--json FILE] [--only a,b]
+//! cargo run --release -p proc-manager-examples --bin bench -- [--quick] [--json FILE] [--only a,b] [--plot FILE.svg]
 //! ```
 //!
 //! The bench is also its own child: started with `PROC_MANAGER_BOOTSTRAP_MODE`
@@ -16,7 +16,10 @@
 mod baseline;
 mod child;
 mod harness;
+mod machine;
 mod mode;
+mod peer;
+mod plot;
 mod report;
 mod scenarios;
 
@@ -25,8 +28,8 @@ use std::process::ExitCode;
 
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
-use crate::harness::Result;
-use crate::scenarios::Side;
+use crate::harness::{Result, Side};
+use crate::machine::{Load, Machine};
 
 /// The command line.
 #[derive(Debug, Default)]
@@ -35,9 +38,13 @@ struct Args {
     json: Option<PathBuf>,
     only: Option<Vec<String>>,
     memory_probe: Option<(Side, usize)>,
+    fd_limit_probe: Option<u64>,
+    plot: Option<PathBuf>,
+    from: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--quick] [--json FILE] [--only scenario,scenario...]";
+const USAGE: &str = "usage: bench [--quick] [--json FILE] [--only scenario,scenario...] \
+                     [--plot FILE.svg [--from BENCH.json]] [--side ours|baseline|peer]";
 
 fn parse_args() -> Result<Args> {
     let mut args = Args::default();
@@ -45,7 +52,13 @@ fn parse_args() -> Result<Args> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => args.quick = true,
+            "--side" => {
+                let side = it.next().ok_or("--side needs ours, baseline or peer")?;
+                harness::only_side(side.parse()?);
+            }
             "--json" => args.json = Some(it.next().ok_or("--json needs a file")?.into()),
+            "--plot" => args.plot = Some(it.next().ok_or("--plot needs a file")?.into()),
+            "--from" => args.from = Some(it.next().ok_or("--from needs a JSON file")?.into()),
             "--only" => {
                 let list = it.next().ok_or("--only needs scenario names")?;
                 args.only = Some(list.split(',').map(str::to_owned).collect());
@@ -55,8 +68,13 @@ fn parse_args() -> Result<Args> {
                 let n = it.next().ok_or("--memory-probe needs a count")?.parse()?;
                 args.memory_probe = Some((side, n));
             }
+            "--fd-limit-probe" => {
+                let limit = it.next().ok_or("--fd-limit-probe needs a limit")?.parse()?;
+                args.fd_limit_probe = Some(limit);
+            }
             "-h" | "--help" => {
-                println!("{USAGE}\nscenarios: {}", scenarios::NAMES.join(", "));
+                let names: Vec<_> = scenarios::SCENARIOS.iter().map(|s| s.name).collect();
+                println!("{USAGE}\nscenarios: {}", names.join(", "));
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
@@ -64,10 +82,22 @@ fn parse_args() -> Result<Args> {
     }
     if let Some(only) = &args.only {
         for name in only {
-            if !scenarios::NAMES.contains(&name.as_str()) {
+            if scenarios::find(name).is_none() {
                 return Err(format!("unknown scenario {name:?}").into());
             }
         }
+    }
+    if args.from.is_some() && args.plot.is_none() {
+        return Err("--from is for --plot".into());
+    }
+    if args.plot.is_some()
+        && args.from.is_none()
+        && args
+            .only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|n| n == "scale_2000"))
+    {
+        return Err("--plot draws scale_2000: add it to --only, or use --from BENCH.json".into());
     }
     Ok(args)
 }
@@ -78,16 +108,6 @@ fn raise_nofile() -> Result<u64> {
     let (_soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
     Ok(hard)
-}
-
-/// Whether `dir` is on tmpfs: sockets on a disk file system make every
-/// spawn slower (see BENCH.md).
-fn fs_kind(dir: &std::path::Path) -> &'static str {
-    match nix::sys::statfs::statfs(dir) {
-        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC => "tmpfs",
-        Ok(_) => "not tmpfs",
-        Err(_) => "unknown file system",
-    }
 }
 
 fn main() -> ExitCode {
@@ -115,19 +135,35 @@ fn real_main() -> Result<()> {
     if let Some((side, n)) = args.memory_probe {
         return runtime.block_on(scenarios::memory::probe(side, n));
     }
-    let tmp = scenarios::socket_base();
-    println!(
-        "proc-manager bench ({}), {} cpus, RLIMIT_NOFILE {nofile}, sockets under {} ({})",
-        if args.quick { "quick" } else { "full" },
-        std::thread::available_parallelism().map_or(0, usize::from),
-        tmp.display(),
-        fs_kind(&tmp),
-    );
+    if let Some(limit) = args.fd_limit_probe {
+        return runtime.block_on(scenarios::fd_limit::probe(limit));
+    }
+    if let (Some(svg), Some(json)) = (&args.plot, &args.from) {
+        plot::draw(&plot::curve_from_json(json)?, svg)?;
+        println!(
+            "scale curve of {} drawn to {}",
+            json.display(),
+            svg.display()
+        );
+        return Ok(());
+    }
+    let mut machine = Machine::at_start(args.quick, nofile, scenarios::socket_base());
+    println!("{}", machine.header());
     let rows = runtime.block_on(scenarios::run_all(args.quick, args.only.as_deref()))?;
-    println!("\n{}", report::table(&rows));
+    machine.load_at_end = Some(Load::now());
+    println!("\n{}", report::table(&machine, &rows));
     if let Some(path) = &args.json {
-        report::write_json(&rows, path)?;
+        report::write_json(&machine, &rows, path)?;
         println!("JSON written to {}", path.display());
+    }
+    if let Some(svg) = &args.plot {
+        let scale = rows
+            .iter()
+            .find(|r| r.scenario == "scale_2000")
+            .and_then(|r| r.detail.as_ref())
+            .ok_or("--plot: this run has no scale_2000 curve")?;
+        plot::draw(&plot::curve_of(scale)?, svg)?;
+        println!("scale curve drawn to {}", svg.display());
     }
     Ok(())
 }

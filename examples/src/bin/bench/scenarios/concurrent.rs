@@ -1,37 +1,50 @@
 //! `concurrent_ready`: many children spawned at once, timed until all are
-//! Ready; and the baseline helpers that spawn and stop many hand-made
-//! children at once (also used by the terminate and memory scenarios).
+//! Ready; and the helpers that spawn and stop many hand-made or process-wrap
+//! children at once (also used by the terminate, scale and memory
+//! scenarios).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use proc_manager_bootstrap::BootstrapProcManager;
-use tokio::task::JoinSet;
 
 use crate::baseline::HandProc;
-use crate::harness::{Better, Result, Rounds, Row, Spec, Target, alternate, bounded};
+use crate::harness::{Better, Result, Rounds, Row, Spec, Target, all_at_once, alternate, bounded};
 use crate::mode::Mode;
+use crate::peer::PeerProc;
 use crate::scenarios::{Ctx, ours};
 
 /// Baseline: `n` hand-made children in `mode` spawned at once, one tokio
 /// task each (spawn, accept, read hello); returns them all ready.
 pub(crate) async fn hand_spawn_many(ctx: &Ctx, n: usize, mode: Mode) -> Result<Vec<HandProc>> {
-    let mut set = JoinSet::new();
-    for _ in 0..n {
+    let (procs, error) = all_at_once(n, |_| {
         let hand = ctx.hand.clone();
-        set.spawn(async move { hand.spawn_ready(mode).await });
-    }
-    let mut procs = Vec::with_capacity(n);
-    let mut first_error = None;
-    while let Some(joined) = set.join_next().await {
-        match joined? {
-            Ok(p) => procs.push(p),
-            Err(e) => first_error = first_error.or(Some(e)),
-        }
-    }
-    if let Some(e) = first_error {
+        Ok(async move { hand.spawn_ready(mode).await })
+    })
+    .await;
+    if let Some(e) = error {
         kill_all(procs).await?;
+        return Err(e);
+    }
+    Ok(procs)
+}
+
+/// Peer: `n` children in `mode` spawned through process-wrap at once, one
+/// tokio task each; returns them all ready.
+pub(crate) async fn peer_spawn_many(ctx: &Ctx, n: usize, mode: Mode) -> Result<Vec<PeerProc>> {
+    let (procs, error) = all_at_once(n, |_| {
+        let hand = ctx.hand.clone();
+        Ok(async move { PeerProc::spawn_ready(&hand, mode).await })
+    })
+    .await;
+    if let Some(e) = error {
+        for p in &procs {
+            p.signal(Signal::SIGKILL)?;
+        }
+        for p in procs {
+            p.wait().await?;
+        }
         return Err(e);
     }
     Ok(procs)
@@ -44,6 +57,21 @@ pub(crate) async fn kill_all(procs: Vec<HandProc>) -> Result<()> {
     }
     for p in procs {
         p.wait().await?;
+    }
+    Ok(())
+}
+
+/// Baseline stop: SIGTERM to every child, then wait them all; each must
+/// exit cleanly.
+pub(crate) async fn term_all(procs: Vec<HandProc>) -> Result<()> {
+    for p in &procs {
+        p.signal(Signal::SIGTERM)?;
+    }
+    for p in procs {
+        let status = p.wait().await?;
+        if !status.success() {
+            return Err(format!("baseline child did not stop cleanly: {status}").into());
+        }
     }
     Ok(())
 }

@@ -86,7 +86,7 @@ pub(crate) async fn log_throughput(ctx: &Ctx) -> Result<Row> {
         unit: "GB/s",
         n: bytes as usize,
         better: Better::Higher,
-        targets: vec![Target::RatioAtLeast(0.60), Target::LinesPerSecAtLeast(10e6)],
+        targets: vec![Target::RatioAtLeast(0.90), Target::LinesPerSecAtLeast(15e6)],
         note: format!(
             "one child (mode flood) writes {mib} MiB of {LINE_LEN}-byte lines to stdout in 64 KiB \
              writes; ours = captured stdio with the default tail (100 lines / 16 KiB) and a sink \

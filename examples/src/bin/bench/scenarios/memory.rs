@@ -6,19 +6,15 @@
 //! reads VmRSS, starts N ready children one after another, reads VmRSS
 //! again, prints the growth per child and stops them.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV;
 use proc_manager_bootstrap::{BootstrapCommand, BootstrapProcManager, StdioMode};
-use tokio::process::Command;
 
 use crate::baseline::HandSpawner;
-use crate::harness::{Better, Result, Rounds, Row, Spec, Target, alternate, bounded};
+use crate::harness::{Better, Result, Rounds, Row, Side, Spec, Target, alternate, bounded};
 use crate::mode::Mode;
-use crate::scenarios::Side;
 use crate::scenarios::concurrent::kill_all;
-use crate::scenarios::{Ctx, ours};
+use crate::scenarios::{Ctx, ours, run_self};
 
 /// This process's resident set size, in KiB.
 fn vm_rss_kib() -> Result<f64> {
@@ -38,28 +34,12 @@ fn vm_rss_kib() -> Result<f64> {
 
 /// Runs one side in a fresh copy of the bench; returns KiB per child.
 async fn run_probe(ctx: &Ctx, side: Side, n: usize) -> Result<f64> {
-    let out = Command::new(&ctx.exe)
-        .args(["--memory-probe", side.as_str(), &n.to_string()])
-        .env_remove(BOOTSTRAP_MODE_ENV)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .output()
-        .await?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "memory probe ({}) failed: {}: {text}",
-            side.as_str(),
-            out.status
-        )
-        .into());
-    }
-    let last = text.lines().last().ok_or("memory probe printed nothing")?;
-    let value: serde_json::Value = serde_json::from_str(last)?;
+    let n = n.to_string();
+    let value: serde_json::Value =
+        run_self(&ctx.exe, &["--memory-probe", side.as_str(), &n]).await?;
     value["kib_per_proc"]
         .as_f64()
-        .ok_or_else(|| format!("memory probe printed {last:?}").into())
+        .ok_or_else(|| format!("memory probe printed {value}").into())
 }
 
 pub(crate) async fn memory_per_proc(ctx: &Ctx) -> Result<Row> {
@@ -73,7 +53,7 @@ pub(crate) async fn memory_per_proc(ctx: &Ctx) -> Result<Row> {
         unit: "KiB/proc",
         n,
         better: Better::Lower,
-        targets: vec![Target::OursAtMost(8.0)],
+        targets: vec![Target::OursAtMost(6.0)],
         note: format!(
             "VmRSS growth of a fresh manager process per idle child, {n} children (mode \
              ready_wait) started one after another and all Ready; ours = BootstrapProcManager \
@@ -99,6 +79,7 @@ pub(crate) async fn probe(side: Side, n: usize) -> Result<()> {
     let result = match side {
         Side::Ours => probe_ours(n).await,
         Side::Baseline => probe_baseline(&dir, n).await,
+        Side::Peer => Err("the memory probe has no peer side".into()),
     };
     let _ = std::fs::remove_dir_all(&dir);
     let kib = result?;

@@ -7,26 +7,70 @@
 //! side, and the sizes.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures::future::LocalBoxFuture;
+
 use crate::baseline::HandSpawner;
 use crate::harness::{Result, Row};
+use crate::machine::Load;
 
 pub(crate) mod concurrent;
 pub(crate) mod containment;
+pub(crate) mod fd_limit;
 pub(crate) mod local;
 pub(crate) mod logs;
 pub(crate) mod memory;
 pub(crate) mod ours;
 pub(crate) mod readiness;
+pub(crate) mod scale;
 pub(crate) mod spawn;
 pub(crate) mod supervisor;
 pub(crate) mod terminate;
 
-/// Every scenario, in the order they run.
-pub(crate) const NAMES: &[&str] = &[
+/// A scenario: its name (as in DESIGN.md and the issue; its row must carry
+/// the same) and the function that measures it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scenario {
+    pub(crate) name: &'static str,
+    pub(crate) run: for<'a> fn(&'a Ctx) -> LocalBoxFuture<'a, Result<Row>>,
+}
+
+/// `scenario!("name" => module::function)`: registers `async fn
+/// function(ctx: &Ctx) -> Result<Row>` under `name`.
+macro_rules! scenario {
+    ($name:literal => $run:path) => {{
+        fn run(ctx: &Ctx) -> LocalBoxFuture<'_, Result<Row>> {
+            Box::pin($run(ctx))
+        }
+        Scenario { name: $name, run }
+    }};
+}
+
+/// Every scenario, in the order they run. To add one: a file in this
+/// directory with `pub(crate) async fn NAME(ctx: &Ctx) -> Result<Row>`, its
+/// `mod` line above, and one `scenario!` line here (in your slot).
+pub(crate) const SCENARIOS: &[Scenario] = &[
+    scenario!("spawn_to_exit" => spawn::spawn_to_exit),
+    scenario!("spawn_to_ready" => spawn::spawn_to_ready),
+    scenario!("concurrent_ready" => concurrent::concurrent_ready),
+    scenario!("terminate_all" => terminate::terminate_all),
+    scenario!("terminate_all_stubborn" => terminate::terminate_all_stubborn),
+    scenario!("log_throughput" => logs::log_throughput),
+    scenario!("memory_per_proc" => memory::memory_per_proc),
+    scenario!("spawn_flat_in_rss" => spawn::spawn_flat_in_rss),
+    scenario!("local_spawn_to_ready" => local::local_spawn_to_ready),
+    scenario!("scale_2000" => scale::scale_2000),
+    scenario!("containment_overhead" => containment::containment_overhead),
+    scenario!("supervisor_restart" => supervisor::supervisor_restart),
+    scenario!("readiness_modes" => readiness::readiness_modes),
+];
+
+/// The rows DESIGN.md's table asks for. One without a registered scenario
+/// still gets a row ("not measured"), so a table or JSON file never hides
+/// a missing measurement.
+pub(crate) const REQUIRED: &[&str] = &[
     "spawn_to_exit",
     "spawn_to_ready",
     "concurrent_ready",
@@ -36,36 +80,15 @@ pub(crate) const NAMES: &[&str] = &[
     "memory_per_proc",
     "spawn_flat_in_rss",
     "local_spawn_to_ready",
+    "scale_2000",
+    "containment_overhead",
     "supervisor_restart",
     "readiness_modes",
-    "containment_overhead",
 ];
 
-/// Which side of a comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    Ours,
-    Baseline,
-}
-
-impl FromStr for Side {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "ours" => Ok(Side::Ours),
-            "baseline" => Ok(Side::Baseline),
-            other => Err(format!("unknown side {other:?}")),
-        }
-    }
-}
-
-impl Side {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Side::Ours => "ours",
-            Side::Baseline => "baseline",
-        }
-    }
+/// The registered scenario called `name`.
+pub(crate) fn find(name: &str) -> Option<&'static Scenario> {
+    SCENARIOS.iter().find(|s| s.name == name)
 }
 
 /// What every scenario needs.
@@ -122,7 +145,37 @@ impl Drop for RunDir {
     }
 }
 
-/// Runs the scenarios (all, or those in `only`) and returns their rows.
+/// Runs a fresh copy of the bench (`exe`) with `args` (a probe mode) and
+/// parses the last line it prints as JSON.
+pub(crate) async fn run_self<T: serde::de::DeserializeOwned>(
+    exe: &std::path::Path,
+    args: &[&str],
+) -> Result<T> {
+    let out = tokio::process::Command::new(exe)
+        .args(args)
+        .env_remove(proc_manager_bootstrap::protocol::BOOTSTRAP_MODE_ENV)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("bench {args:?} failed: {}: {text}", out.status).into());
+    }
+    let last = text
+        .lines()
+        .last()
+        .ok_or_else(|| format!("bench {args:?} printed nothing"))?;
+    Ok(serde_json::from_str(last)?)
+}
+
+/// Runs the scenarios (all, or those in `only`) and returns their rows;
+/// with no `only`, required scenarios that are not registered get a "not
+/// measured" row.
+// Run by `block_on` on the main thread: the scenario futures (async
+// closures borrowing the context) need not be `Send`.
+#[allow(clippy::future_not_send)]
 pub(crate) async fn run_all(quick: bool, only: Option<&[String]>) -> Result<Vec<Row>> {
     let run_dir = RunDir::create()?;
     let exe = std::env::current_exe()?;
@@ -132,44 +185,31 @@ pub(crate) async fn run_all(quick: bool, only: Option<&[String]>) -> Result<Vec<
         exe,
     };
     let mut rows = Vec::new();
-    for &name in NAMES {
+    for scenario in SCENARIOS {
+        let name = scenario.name;
         if only.is_some_and(|o| !o.iter().any(|n| n == name)) {
             continue;
         }
+        let load = Load::now();
         let started = Instant::now();
-        let row = run_one(&ctx, name)
+        let mut row = (scenario.run)(&ctx)
             .await
             .map_err(|e| format!("{name}: {e}"))?;
-        println!(
-            "{name:<24} n={:<6} ours {:>10.4} {:<9} baseline {:>10.4}  ratio {:.3} [{:.3}-{:.3}]  ({:.1}s)",
-            row.n,
-            row.ours,
-            row.unit,
-            row.baseline,
-            row.ratio,
-            row.ratio_min,
-            row.ratio_max,
-            started.elapsed().as_secs_f64()
-        );
+        if row.scenario != name {
+            return Err(format!("scenario {name} returned a row named {}", row.scenario).into());
+        }
+        row.load_at_start = load.load1;
+        println!("{}", crate::report::progress(&row, started.elapsed()));
         rows.push(row);
     }
-    Ok(rows)
-}
-
-async fn run_one(ctx: &Ctx, name: &str) -> Result<Row> {
-    match name {
-        "spawn_to_exit" => spawn::spawn_to_exit(ctx).await,
-        "spawn_to_ready" => spawn::spawn_to_ready(ctx).await,
-        "concurrent_ready" => concurrent::concurrent_ready(ctx).await,
-        "terminate_all" => terminate::terminate_all(ctx).await,
-        "terminate_all_stubborn" => terminate::terminate_all_stubborn(ctx).await,
-        "log_throughput" => logs::log_throughput(ctx).await,
-        "memory_per_proc" => memory::memory_per_proc(ctx).await,
-        "spawn_flat_in_rss" => spawn::spawn_flat_in_rss(ctx).await,
-        "local_spawn_to_ready" => local::local_spawn_to_ready(ctx).await,
-        "supervisor_restart" => supervisor::supervisor_restart(ctx).await,
-        "readiness_modes" => readiness::readiness_modes(ctx).await,
-        "containment_overhead" => containment::containment_overhead(ctx).await,
-        other => Err(format!("unknown scenario {other:?}").into()),
+    if only.is_none() {
+        for &name in REQUIRED {
+            if find(name).is_none() {
+                let why = "not measured: no scenario of this name in this build";
+                println!("{name:<24} {why}");
+                rows.push(Row::not_measured(name, why));
+            }
+        }
     }
+    Ok(rows)
 }

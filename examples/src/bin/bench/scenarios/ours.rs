@@ -12,9 +12,8 @@ use proc_manager_bootstrap::{
     BootstrapCommand, BootstrapProcConfig, BootstrapProcHandle, BootstrapProcManager, ChannelAddr,
     LogLine, LogSink, ProcHandle, ProcId, ProcManager, ProcStatus, StdioMode,
 };
-use tokio::task::JoinSet;
 
-use crate::harness::Result;
+use crate::harness::{Result, all_at_once};
 use crate::mode::Mode;
 
 /// A manager starting `program`, stdio captured, default tail.
@@ -66,20 +65,12 @@ pub(crate) async fn spawn_many_ready(
     n: usize,
     mode: Mode,
 ) -> Result<Vec<BootstrapProcHandle>> {
-    let mut set = JoinSet::new();
-    for i in 0..n {
+    let (handles, first_error) = all_at_once(n, |i| {
         let manager = manager.clone();
         let id = id(name, i)?;
-        set.spawn(async move { spawn_ready(&manager, id, mode).await });
-    }
-    let mut handles = Vec::with_capacity(n);
-    let mut first_error = None;
-    while let Some(joined) = set.join_next().await {
-        match joined? {
-            Ok(h) => handles.push(h),
-            Err(e) => first_error = first_error.or(Some(e)),
-        }
-    }
+        Ok(async move { spawn_ready(&manager, id, mode).await })
+    })
+    .await;
     if let Some(e) = first_error {
         kill_all(handles).await;
         return Err(e);

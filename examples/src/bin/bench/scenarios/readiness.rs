@@ -17,7 +17,7 @@ use proc_manager_bootstrap::{
 };
 
 use crate::child::{LISTEN_CHILD_ARG, NOTIFY_CHILD_ARG};
-use crate::harness::{Better, Result, Row, Spec, Target, bounded, median, ms, summarise};
+use crate::harness::{Better, Result, Row, Sample, Spec, Target, bounded, median, ms, summarise};
 use crate::mode::Mode;
 use crate::scenarios::{Ctx, ours, socket_base};
 
@@ -96,7 +96,11 @@ pub(crate) async fn readiness_modes(ctx: &Ctx) -> Result<Row> {
         }
         let [callback, notify, by_connect] = figures;
         if round >= warmup {
-            samples.push((notify, callback));
+            samples.push(Sample {
+                ours: notify,
+                baseline: callback,
+                peer: None,
+            });
             connect.push(by_connect);
             connect_ratios.push(by_connect / callback);
         }

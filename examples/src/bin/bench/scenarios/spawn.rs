@@ -11,8 +11,11 @@ use proc_manager_bootstrap::{BootstrapProcManager, ProcHandle as _, ProcManager 
 use tokio::process::Command;
 
 use crate::baseline::supervise;
-use crate::harness::{Better, Result, Rounds, Row, Spec, Target, alternate, bounded, ms};
+use crate::harness::{
+    Better, Result, Rounds, Row, Spec, Target, alternate, alternate_with_peer, bounded, ms,
+};
 use crate::mode::Mode;
+use crate::peer;
 use crate::scenarios::{Ctx, ours};
 
 /// The tiny child of `spawn_to_exit` and `spawn_flat_in_rss`, on both sides.
@@ -29,6 +32,20 @@ async fn tokio_spawn_to_exit(n: usize) -> Result<f64> {
             .stderr(Stdio::piped())
             .spawn()?;
         let status = supervise(child).await?;
+        if !status.success() {
+            return Err(format!("{TINY} failed: {status}").into());
+        }
+    }
+    Ok(ms(started.elapsed()) / n as f64)
+}
+
+/// Peer: process-wrap (own process group, kill on drop) spawning the same
+/// child with the same pipes, both drained, then its wait; `n` times in a
+/// row. Returns ms per child.
+async fn peer_spawn_to_exit(n: usize) -> Result<f64> {
+    let started = Instant::now();
+    for _ in 0..n {
+        let status = peer::spawn_to_exit(TINY).await?;
         if !status.success() {
             return Err(format!("{TINY} failed: {status}").into());
         }
@@ -61,20 +78,24 @@ pub(crate) async fn spawn_to_exit(ctx: &Ctx) -> Result<Row> {
         unit: "ms/proc",
         n,
         better: Better::Lower,
-        targets: vec![Target::RatioAtMost(1.10)],
+        targets: vec![Target::RatioAtMost(1.10), Target::PeerRatioAtMost(1.00)],
         note: format!(
             "{n} sequential `{TINY}` children per round: ours = spawn (stdio captured, status \
              tracked) then wait for the exit status; baseline = tokio::process spawn, both pipes \
-             drained, wait."
+             drained, wait; peer = process-wrap (tokio, ProcessGroup::leader + KillOnDrop), both \
+             pipes drained, its wait."
         ),
     };
     let manager = ours::manager(Path::new(TINY));
     let limit = Duration::from_secs(60);
-    alternate(
+    alternate_with_peer(
         spec,
         rounds,
         async || bounded(limit, "ours", ours_spawn_to_exit(&manager, n)).await,
         async || bounded(limit, "baseline", tokio_spawn_to_exit(n)).await,
+        Some((peer::NAME, async || {
+            bounded(limit, "peer", peer_spawn_to_exit(n)).await
+        })),
     )
     .await
 }
@@ -124,7 +145,7 @@ pub(crate) async fn spawn_to_ready(ctx: &Ctx) -> Result<Row> {
         unit: "ms/proc",
         n,
         better: Better::Lower,
-        targets: vec![Target::RatioAtMost(1.15)],
+        targets: vec![Target::RatioAtMost(1.08)],
         note: format!(
             "{n} sequential children (the bench itself, mode ready_wait: binds a Unix socket, \
              calls back) per round, timed from spawn to Ready; ours = spawn + ready(); baseline = \

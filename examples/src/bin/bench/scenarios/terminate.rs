@@ -9,9 +9,12 @@ use std::sync::Arc;
 use nix::sys::signal::Signal;
 use proc_manager_bootstrap::{BootstrapProcManager, BulkTerminate as _, ProcHandle as _};
 
-use crate::harness::{Better, Result, Rounds, Row, Spec, Target, alternate, bounded, median, ms};
+use crate::harness::{
+    Better, Result, Rounds, Row, Spec, Target, alternate, alternate_with_peer, bounded, median, ms,
+};
 use crate::mode::Mode;
-use crate::scenarios::concurrent::hand_spawn_many;
+use crate::peer;
+use crate::scenarios::concurrent::{hand_spawn_many, peer_spawn_many, term_all};
 use crate::scenarios::{Ctx, ours};
 
 /// Baseline: `n` ready children (set up untimed), then SIGTERM to every one
@@ -19,13 +22,23 @@ use crate::scenarios::{Ctx, ours};
 async fn hand_terminate_all(ctx: &Ctx, n: usize) -> Result<f64> {
     let procs = hand_spawn_many(ctx, n, Mode::ReadyWait).await?;
     let started = Instant::now();
+    term_all(procs).await?;
+    Ok(ms(started.elapsed()))
+}
+
+/// Peer: `n` ready children spawned through process-wrap (set up untimed),
+/// then process-wrap's `signal(SIGTERM)` (its process group) to every one
+/// and its `wait` on every one. Returns ms.
+async fn peer_terminate_all(ctx: &Ctx, n: usize) -> Result<f64> {
+    let procs = peer_spawn_many(ctx, n, Mode::ReadyWait).await?;
+    let started = Instant::now();
     for p in &procs {
         p.signal(Signal::SIGTERM)?;
     }
     for p in procs {
         let status = p.wait().await?;
         if !status.success() {
-            return Err(format!("baseline child did not stop cleanly: {status}").into());
+            return Err(format!("peer child did not stop cleanly: {status}").into());
         }
     }
     Ok(ms(started.elapsed()))
@@ -90,17 +103,19 @@ pub(crate) async fn terminate_all(ctx: &Ctx) -> Result<Row> {
         unit: "ms",
         n,
         better: Better::Lower,
-        targets: vec![Target::RatioAtMost(1.30)],
+        targets: vec![Target::RatioAtMost(1.15)],
         note: format!(
             "{n} ready children (mode ready_wait) that exit on the polite request; ours = \
              terminate_all(10 s, max_in_flight {n}) timed to its summary; baseline = SIGTERM \
-             to every child, then wait all. Set-up is untimed."
+             to every child, then wait all; peer = the same children spawned through \
+             process-wrap (ProcessGroup::leader + KillOnDrop), its signal(SIGTERM) to each, \
+             then its wait on each. Set-up is untimed."
         ),
     };
     let manager = Arc::new(ours::manager(&ctx.exe));
     let limit = Duration::from_secs(120);
     let timeout = Duration::from_secs(10);
-    alternate(
+    alternate_with_peer(
         spec,
         rounds,
         async || {
@@ -108,6 +123,9 @@ pub(crate) async fn terminate_all(ctx: &Ctx) -> Result<Row> {
             bounded(limit, "ours", fut).await
         },
         async || bounded(limit, "baseline", hand_terminate_all(ctx, n)).await,
+        Some((peer::NAME, async || {
+            bounded(limit, "peer", peer_terminate_all(ctx, n)).await
+        })),
     )
     .await
 }
@@ -125,7 +143,7 @@ pub(crate) async fn terminate_all_stubborn(ctx: &Ctx) -> Result<Row> {
         unit: "ms",
         n,
         better: Better::Lower,
-        targets: vec![Target::RatioAtMost(1.10)],
+        targets: vec![Target::RatioAtMost(1.06)],
         note: format!(
             "{n} ready children (mode ready_ignore) that ignore the polite request; ours = wall \
              time of terminate_all({} ms, max_in_flight {max_in_flight}); the baseline column \
