@@ -26,6 +26,7 @@ use proc_manager_core::{
 use tokio::net::UnixListener;
 use tokio::net::unix::pipe;
 use tokio::process::ChildStdin;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::callback;
@@ -37,7 +38,7 @@ use crate::confine::Confinement;
 use crate::exit_monitor::{EndHook, Monitor};
 use crate::exit_watch::wait_exit;
 use crate::handle::BootstrapProcHandle;
-use crate::log_channel::{LogHub, LogTarget};
+use crate::log_channel::{LogHub, LogRegistration, LogTarget};
 use crate::log_match::LineMatch;
 use crate::notify::NotifySocket;
 use crate::proc_state::ProcShared;
@@ -166,6 +167,11 @@ struct CallbackSetup {
     payload: String,
     log_addr: ChannelAddr,
     listener: UnixListener,
+    /// The proc's entry in the manager's log socket, made before the fork
+    /// so a child that logs at once is never refused as unknown.
+    log: LogRegistration,
+    /// The exit token that entry watches; becomes the proc's.
+    exited: CancellationToken,
 }
 
 async fn launch(
@@ -259,6 +265,10 @@ async fn launch(
             options.tail_bytes,
         )))
     };
+    let exited = match &mode {
+        Mode::Callback(callback) => callback.exited.clone(),
+        _ => CancellationToken::new(),
+    };
     let shared = Arc::new(
         ProcShared::new(
             proc_id.clone(),
@@ -268,6 +278,7 @@ async fn launch(
             new_tail(),
             span.clone(),
         )
+        .with_exited(exited)
         .with_stop(settings.stop)
         .with_stdin(stdin)
         .with_cgroup(cgroup),
@@ -308,16 +319,10 @@ async fn launch(
     let mut last_words = None;
     match mode {
         Mode::Callback(callback) => {
-            let log = launcher.logs.register(LogTarget {
-                proc_id: proc_id.clone(),
-                token: Arc::from(callback.token.as_str()),
-                sinks: options.sinks.clone(),
-                exited: shared.exited.clone(),
-            });
             tokio::spawn(
                 callback::serve(
                     callback.listener,
-                    log,
+                    callback.log,
                     shared.clone(),
                     callback.token,
                     ready_timeout,
@@ -389,8 +394,17 @@ fn prepare_mode(
             socket_addr(proc_id, &log_path)?;
             let (token, payload) = payload(proc_id, backend_addr, &callback_addr, dir, config)?;
             let log_addr = launcher.logs.addr(&log_path).map_err(io_err(proc_id))?;
+            let exited = CancellationToken::new();
+            let log = launcher.logs.register(LogTarget {
+                proc_id: proc_id.clone(),
+                token: Arc::from(token.as_str()),
+                sinks: launcher.options.sinks.clone(),
+                exited: exited.clone(),
+            });
             let setup = CallbackSetup {
                 listener: bind(proc_id, &callback_addr)?,
+                log,
+                exited,
                 token,
                 payload,
                 log_addr,

@@ -118,6 +118,13 @@ impl<O: ChildOs> ProcShared<O> {
     }
 
     /// Sets the stop signal and timeout.
+    /// Uses `exited` as the exit token: one made before the fork, so what
+    /// was registered with it then (the log socket's entry) sees the exit.
+    pub(crate) fn with_exited(mut self, exited: CancellationToken) -> Self {
+        self.exited = exited;
+        self
+    }
+
     pub(crate) fn with_stop(mut self, stop: StopPolicy) -> Self {
         self.stop = stop;
         self
