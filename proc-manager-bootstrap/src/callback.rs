@@ -20,6 +20,7 @@ use proc_manager_core::ChannelAddr;
 use tokio::io::BufReader;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
+use tracing::Instrument as _;
 
 use crate::control::{ControlReader, note_failure};
 use crate::log_channel::LogRegistration;
@@ -133,23 +134,30 @@ pub(crate) async fn serve(
     drop(listener);
     let (reader, writer, pid, addr) = hello;
     // Keep no buffer while holding the control channel for its whole life.
-    let mut reader = ControlReader::new_after(reader);
+    let reader = ControlReader::new_after(reader);
     if pid != shared.group.pid() {
         tracing::debug!(parent: &shared.span, hello_pid = pid, "hello from a pid other than the leader");
     }
     *shared.control.lock().await = Some(writer);
     ready_driver::mark_ready(&shared, &addr);
-    // Hold the control channel (noting a failure report; anything else the
-    // child sends on it is ignored) until the proc ends.
+    // The rest of the proc's life needs only the control reader: a task of
+    // its own, sized for that, while this one (sized for accepting and
+    // reading hellos) is freed.
+    tokio::spawn(hold_control(reader, shared, log).in_current_span());
+}
+
+/// Holds the control channel (noting a failure report; anything else the
+/// child sends on it is ignored) and the log registration until the proc
+/// ends.
+async fn hold_control(mut reader: ControlReader, shared: Arc<ProcShared>, log: LogRegistration) {
     let mut control_open = true;
     loop {
         tokio::select! {
             _ = shared.exited.cancelled() => break,
             frame = reader.next(), if control_open => match frame {
                 Some(Ok(ChildFrame::Failure { reason, .. })) => {
-                    if let Some(writer) = shared.control.lock().await.as_mut() {
-                        note_failure(&shared, reason, writer).await;
-                    }
+                    // Boxed: rare, and its timer would enlarge every idle task.
+                    Box::pin(note_reported_failure(&shared, reason)).await;
                 }
                 Some(Ok(other)) => tracing::debug!(parent: &shared.span, frame = ?other, "ignored a frame on the control connection"),
                 Some(Err(err)) => tracing::warn!(parent: &shared.span, %err, "ignored a malformed frame on the control connection"),
@@ -163,4 +171,12 @@ pub(crate) async fn serve(
     }
     *shared.control.lock().await = None;
     drop(log);
+}
+
+/// Notes a failure report that came on the control connection, answering
+/// on it.
+async fn note_reported_failure(shared: &ProcShared, reason: String) {
+    if let Some(writer) = shared.control.lock().await.as_mut() {
+        note_failure(shared, reason, writer).await;
+    }
 }

@@ -17,14 +17,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proc_manager_core::{LogSink, ProcId, ProcStatus};
-use tokio::net::unix::pipe;
 use tokio::time::Instant;
 
 use crate::os::{ChildOs, ExitKind};
+use crate::outputs::Outputs;
 use crate::pidfd::PidFd;
 use crate::proc_state::ProcShared;
 use crate::runtime_dir::remove_proc_dir_later;
-use crate::stdio::{self, LineSplitter, lock_tail};
+use crate::stdio::lock_tail;
 use crate::table::GroupTable;
 
 /// How long output may still be read after the leader exited. A process
@@ -57,7 +57,7 @@ pub(crate) struct Monitor<O: ChildOs = PidFd> {
     pub(crate) shared: Arc<ProcShared<O>>,
     pub(crate) table: Arc<GroupTable<O>>,
     /// The child's captured stdout and stderr, read by this same task.
-    pub(crate) outputs: Vec<(pipe::Receiver, LineSplitter)>,
+    pub(crate) outputs: Outputs,
     pub(crate) sinks: Arc<[Arc<dyn LogSink>]>,
     pub(crate) proc_dir: PathBuf,
     pub(crate) kill_group_on_exit: bool,
@@ -77,47 +77,68 @@ impl<O: ChildOs> Monitor<O> {
     /// running the task still ends the proc (see [`Abandoned`]).
     pub(crate) fn run(
         self,
-        exit: impl Future<Output = Option<ExitKind>>,
+        exit: impl Future<Output = Option<ExitKind>> + Unpin,
     ) -> impl Future<Output = ()> {
         let abandoned = Abandoned {
             shared: Some(self.shared.clone()),
             table: self.table.clone(),
             on_end: self.on_end.clone(),
         };
-        self.supervise(exit, abandoned)
+        // An async block rather than an `async fn`: an async fn would keep
+        // its argument beside the pieces moved out of it, storing each twice
+        // in the task.
+        let mut monitor = self;
+        let mut exit = exit;
+        async move {
+            // Forward output while waiting for the exit, in this one task.
+            let mut output_done = false;
+            let peeked = loop {
+                tokio::select! {
+                    kind = &mut exit => break kind,
+                    () = &mut monitor.outputs, if !output_done => output_done = true,
+                }
+            };
+            // Boxed: the task is sized for its largest state, and the end's
+            // timers and waits would otherwise be paid for by every live proc.
+            Box::pin(
+                Ending {
+                    monitor,
+                    output_done,
+                    abandoned,
+                }
+                .run(peeked),
+            )
+            .await;
+        }
     }
+}
 
-    async fn supervise(
-        self,
-        exit: impl Future<Output = Option<ExitKind>>,
-        abandoned: Abandoned<O>,
-    ) {
-        let Monitor {
-            shared,
-            table,
-            outputs,
-            sinks,
-            proc_dir,
-            kill_group_on_exit,
-            last_words,
-            on_end,
+/// What the monitor does once the leader has exited.
+struct Ending<O: ChildOs> {
+    monitor: Monitor<O>,
+    /// Whether every output stream has already ended.
+    output_done: bool,
+    abandoned: Abandoned<O>,
+}
+
+impl<O: ChildOs> Ending<O> {
+    async fn run(self, peeked: Option<ExitKind>) {
+        let Ending {
+            monitor:
+                Monitor {
+                    shared,
+                    table,
+                    outputs: mut output,
+                    sinks,
+                    proc_dir,
+                    kill_group_on_exit,
+                    last_words,
+                    on_end,
+                },
+            mut output_done,
+            abandoned,
         } = self;
         let group = shared.group.clone();
-        // Forward output while waiting for the exit, in this one task.
-        let output = futures::future::join_all(
-            outputs
-                .into_iter()
-                .map(|(pipe, splitter)| stdio::forward(pipe, splitter)),
-        );
-        tokio::pin!(output);
-        let mut output_done = false;
-        tokio::pin!(exit);
-        let peeked = loop {
-            tokio::select! {
-                kind = &mut exit => break kind,
-                _ = &mut output, if !output_done => output_done = true,
-            }
-        };
         tracing::debug!(exit = ?peeked, "leader exited");
         shared.exited.cancel();
         if kill_group_on_exit {
@@ -142,7 +163,7 @@ impl<O: ChildOs> Monitor<O> {
                         }
                         break;
                     }
-                    _ = &mut output, if !output_done => output_done = true,
+                    () = &mut output, if !output_done => output_done = true,
                 }
             }
             tracing::debug!("cgroup empty");
@@ -296,7 +317,7 @@ fn terminal_status(
 pub(crate) fn fake_monitor(
     fake: crate::os::fake::FakeChild,
     kill_group_on_exit: bool,
-    outputs: Vec<(pipe::Receiver, LineSplitter)>,
+    outputs: Outputs,
 ) -> (
     Arc<ProcShared<crate::os::fake::FakeChild>>,
     Monitor<crate::os::fake::FakeChild>,
@@ -349,17 +370,20 @@ pub(crate) fn supervise_fake(
     Arc<ProcShared<crate::os::fake::FakeChild>>,
     tokio::task::JoinHandle<()>,
 ) {
-    let (shared, monitor) = fake_monitor(fake.clone(), kill_group_on_exit, Vec::new());
+    let (shared, monitor) = fake_monitor(fake.clone(), kill_group_on_exit, Outputs::default());
     let exit = async move { fake.exited().await };
-    (shared, tokio::spawn(monitor.run(exit)))
+    (shared, tokio::spawn(monitor.run(Box::pin(exit))))
 }
 
 #[cfg(test)]
 mod tests {
     use rustix::process::Signal;
 
+    use tokio::net::unix::pipe;
+
     use super::*;
     use crate::os::fake::{Call, FakeChild, group_signal};
+    use crate::stdio::LineSplitter;
 
     #[test]
     fn the_status_maps_the_exit_and_a_recorded_reason_wins() {
@@ -413,7 +437,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_monitor_dropped_unfinished_kills_reaps_and_publishes_killed() {
         let fake = FakeChild::new(9);
-        let (shared, monitor) = fake_monitor(fake.clone(), true, Vec::new());
+        let (shared, monitor) = fake_monitor(fake.clone(), true, Outputs::default());
         // Never polled, as when its runtime shuts down first.
         drop(monitor.run(std::future::pending()));
         assert!(
@@ -428,7 +452,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_monitor_dropped_after_the_exit_reports_the_real_exit() {
         let fake = FakeChild::new(9);
-        let (shared, monitor) = fake_monitor(fake.clone(), true, Vec::new());
+        let (shared, monitor) = fake_monitor(fake.clone(), true, Outputs::default());
         fake.exit(ExitKind::Code(6));
         drop(monitor.run(std::future::pending()));
         assert!(matches!(
@@ -495,12 +519,14 @@ mod tests {
             Arc::new(Mutex::new(TailBuffer::new(10, 1024))),
         );
         let fake = FakeChild::new(9);
-        let (shared, monitor) = fake_monitor(fake.clone(), true, vec![(rx, splitter)]);
+        let mut outputs = Outputs::default();
+        outputs.push(rx, splitter);
+        let (shared, monitor) = fake_monitor(fake.clone(), true, outputs);
         let exit = {
             let fake = fake.clone();
             async move { fake.exited().await }
         };
-        let task = tokio::spawn(monitor.run(exit));
+        let task = tokio::spawn(monitor.run(Box::pin(exit)));
         fake.exit(ExitKind::Code(0));
         let exited_at = Instant::now();
         task.await.unwrap();

@@ -41,6 +41,7 @@ use crate::handle::BootstrapProcHandle;
 use crate::log_channel::{LogHub, LogRegistration, LogTarget};
 use crate::log_match::LineMatch;
 use crate::notify::NotifySocket;
+use crate::outputs::Outputs;
 use crate::proc_state::ProcShared;
 use crate::protocol::{Bootstrap, PROTOCOL_VERSION};
 use crate::readiness::ReadyPlan;
@@ -290,7 +291,7 @@ async fn launch(
             ready_driver::mark_ready(&on_ready, &addr);
         }))
     });
-    let mut outputs = Vec::new();
+    let mut outputs = Outputs::default();
     if options.stdio == StdioMode::Captured {
         let streams = [
             (pipes.0, LogStream::Stdout, &shared.stdout_tail),
@@ -306,7 +307,7 @@ async fn launch(
                     if let Some(watch) = &watch {
                         splitter = splitter.with_watch(watch.clone());
                     }
-                    outputs.push((rx, splitter));
+                    outputs.push(rx, splitter);
                 }
                 Err(err) => {
                     tracing::warn!(parent: &span, %stream, %err, "cannot read child output")

@@ -28,6 +28,7 @@ mod manager;
 mod nofile;
 mod notify;
 mod os;
+mod outputs;
 mod pidfd;
 mod proc_notes;
 mod proc_state;

@@ -8,17 +8,17 @@
 //! read buffer (no allocation per line); only the last lines of each read,
 //! the ones the tail can keep, are copied.
 //!
+//! Reading the pipes is [`crate::outputs`]'s job.
+//!
 //! Sinks are called inline: a slow sink slows the reader, the pipe fills and
 //! the child blocks on write. Nothing queues without bound. Where the output
 //! ends up is the sinks' business ([`proc_manager_core::LogSink`]).
 
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use proc_manager_core::{LogLine, LogSink, LogStream, ProcId, TailBuffer};
-use tokio::net::unix::pipe;
 
 use crate::log_match::LineMatch;
 
@@ -73,6 +73,11 @@ impl LineSplitter {
             tail_ranges: Vec::new(),
             watch: None,
         }
+    }
+
+    /// The stream this splitter reads.
+    pub(crate) fn stream(&self) -> LogStream {
+        self.line.stream
     }
 
     /// Matches every line against `watch` until one matches.
@@ -175,41 +180,6 @@ fn trim_cr(chunk: &[u8], start: usize, nl: usize) -> usize {
     } else {
         nl
     }
-}
-
-/// Reads `pipe` to end of stream, handing lines to `splitter`.
-///
-/// The read buffer is allocated only when the pipe has data, and given back
-/// after a short read that left no partial line, so an idle child costs no
-/// buffer; a flooding child keeps one buffer for the whole flood.
-pub(crate) async fn forward(pipe: pipe::Receiver, mut splitter: LineSplitter) {
-    let mut buf = BytesMut::new();
-    loop {
-        if let Err(err) = pipe.readable().await {
-            tracing::warn!(stream = %splitter.line.stream, %err, "waiting on child output failed");
-            break;
-        }
-        buf.reserve(READ_CHUNK);
-        match pipe.try_read_buf(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                splitter.process(&mut buf);
-                if n < READ_CHUNK && buf.is_empty() {
-                    buf = BytesMut::new();
-                }
-            }
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) => {}
-            Err(err) => {
-                tracing::warn!(stream = %splitter.line.stream, %err, "reading child output failed");
-                break;
-            }
-        }
-    }
-    splitter.finish(&mut buf);
 }
 
 #[cfg(test)]
