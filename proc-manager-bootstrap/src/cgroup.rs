@@ -175,9 +175,17 @@ impl ProcCgroup {
         watch::is_populated(&self.dir)
     }
 
-    /// Waits until no live process is in it.
-    pub(crate) async fn wait_empty(&self) -> io::Result<()> {
-        watch::wait_empty(&self.dir).await
+    /// Waits until no live process is in it; with `kill_first`, kills
+    /// what is still in it first (an empty cgroup is not written to).
+    pub(crate) async fn wait_empty(&self, kill_first: bool) -> io::Result<()> {
+        watch::wait_empty(&self.dir, || {
+            if kill_first {
+                if let Err(err) = self.kill() {
+                    tracing::warn!(path = %self.dir.display(), %err, "cgroup.kill failed");
+                }
+            }
+        })
+        .await
     }
 
     /// Waits (blocking, bounded) until it is empty; whether it is.

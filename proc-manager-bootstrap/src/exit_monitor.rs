@@ -148,12 +148,7 @@ impl<O: ChildOs> Ending<O> {
         if let Some(cgroup) = &shared.cgroup {
             // The proc ends only once nothing is left in its cgroup: killed
             // now by default, else whenever the rest ends (or is stopped).
-            if kill_group_on_exit {
-                if let Err(err) = cgroup.kill() {
-                    tracing::warn!(%err, "cgroup.kill failed");
-                }
-            }
-            let empty = cgroup.wait_empty();
+            let empty = cgroup.wait_empty(kill_group_on_exit);
             tokio::pin!(empty);
             loop {
                 tokio::select! {

@@ -48,8 +48,10 @@ pub(crate) fn parse_populated(events: &str) -> Option<bool> {
         })
 }
 
-/// Waits until the cgroup at `dir` has no live process.
-pub(crate) async fn wait_empty(dir: &Path) -> io::Result<()> {
+/// Waits until the cgroup at `dir` has no live process. `on_populated` is
+/// called once, before waiting, if the first look finds it populated (the
+/// caller's kill): an empty cgroup costs one read.
+pub(crate) async fn wait_empty(dir: &Path, on_populated: impl FnOnce()) -> io::Result<()> {
     let file = match File::open(dir.join("cgroup.events")) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -58,6 +60,7 @@ pub(crate) async fn wait_empty(dir: &Path) -> io::Result<()> {
     if !read_populated(&file)? {
         return Ok(());
     }
+    on_populated();
     // SAFETY: the `AsyncFd` owns `file`, so the descriptor is open, is not
     // closed by anyone else, and `as_raw_fd` returns the same number for the
     // `AsyncFd`'s whole life.
@@ -130,5 +133,40 @@ mod tests {
         let gone = Path::new("/nonexistent/proc-manager-test");
         assert!(!is_populated(gone).unwrap());
         assert!(wait_empty_blocking(gone, Duration::ZERO));
+    }
+
+    /// A directory standing in for a cgroup: its `cgroup.events` is a
+    /// plain file, which epoll refuses, so the wait takes the polling path.
+    fn fake_cgroup(populated: bool) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let line = format!("populated {}\nfrozen 0\n", u8::from(populated));
+        std::fs::write(dir.path().join("cgroup.events"), line).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn an_empty_cgroup_is_not_killed() {
+        let dir = fake_cgroup(false);
+        let mut killed = 0;
+        wait_empty(dir.path(), || killed += 1).await.unwrap();
+        assert_eq!(killed, 0, "an empty cgroup costs one read, no write");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_populated_cgroup_is_killed_once_then_waited_for() {
+        let dir = fake_cgroup(true);
+        let events = dir.path().join("cgroup.events");
+        let mut killed = 0;
+        // The "kill" empties it, as the kernel would; without it the wait
+        // would go on, and the (virtual) timeout fails the test.
+        let wait = wait_empty(dir.path(), || {
+            killed += 1;
+            std::fs::write(&events, "populated 0\nfrozen 0\n").unwrap();
+        });
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .expect("emptied by the kill")
+            .unwrap();
+        assert_eq!(killed, 1);
     }
 }
