@@ -6,7 +6,8 @@
 //! longer than [`MAX_LINE_BYTES`] is cut into pieces of that size, so
 //! memory stays bounded whatever the child writes. Lines are slices of the
 //! read buffer (no allocation per line); only the last lines of each read,
-//! the ones the tail can keep, are copied.
+//! the ones the tail can keep, are copied. Each read's lines go to a sink
+//! as one [`LogBatch`] where the sink takes batches, else line by line.
 //!
 //! Reading the pipes is [`crate::outputs`]'s job.
 //!
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
-use proc_manager_core::{LogLine, LogSink, LogStream, ProcId, TailBuffer};
+use proc_manager_core::{LogBatch, LogSink, LogStream, ProcId, TailBuffer};
 
 use crate::log_match::LineMatch;
 
@@ -38,7 +39,10 @@ pub(crate) fn lock_tail(tail: &SharedTail) -> std::sync::MutexGuard<'_, TailBuff
 
 /// Splits a byte stream into lines and hands them on.
 pub(crate) struct LineSplitter {
-    line: LogLine,
+    proc_id: ProcId,
+    stream: LogStream,
+    /// When the lines being split were read.
+    read_at: SystemTime,
     sinks: Arc<[Arc<dyn LogSink>]>,
     tail: SharedTail,
     max_line: usize,
@@ -66,7 +70,9 @@ impl LineSplitter {
         max_line: usize,
     ) -> Self {
         Self {
-            line: LogLine::new(proc_id, stream, Bytes::new()),
+            proc_id,
+            stream,
+            read_at: SystemTime::now(),
             sinks,
             tail,
             max_line: max_line.max(2),
@@ -77,7 +83,7 @@ impl LineSplitter {
 
     /// The stream this splitter reads.
     pub(crate) fn stream(&self) -> LogStream {
-        self.line.stream
+        self.stream
     }
 
     /// Matches every line against `watch` until one matches.
@@ -86,18 +92,10 @@ impl LineSplitter {
         self
     }
 
-    fn check_watch(&mut self, line: &[u8]) {
-        if let Some(watch) = &self.watch {
-            if watch.check(line) {
-                self.watch = None;
-            }
-        }
-    }
-
     /// Takes every complete line (and every over-long piece) out of `buf`,
     /// leaving only a partial line shorter than the line cap.
     pub(crate) fn process(&mut self, buf: &mut BytesMut) {
-        self.line.timestamp = SystemTime::now();
+        self.read_at = SystemTime::now();
         if let Some(last) = memchr::memrchr(b'\n', buf) {
             let chunk = buf.split_to(last + 1).freeze();
             self.emit_chunk(&chunk);
@@ -116,38 +114,41 @@ impl LineSplitter {
     /// End of stream: the partial line left in `buf`, if any, is a line.
     pub(crate) fn finish(&mut self, buf: &mut BytesMut) {
         if !buf.is_empty() {
-            self.line.timestamp = SystemTime::now();
+            self.read_at = SystemTime::now();
             let rest = buf.split().freeze();
             self.emit_one(rest);
         }
     }
 
+    /// One line without an ending (a cut piece, or the stream's last).
     fn emit_one(&mut self, line: Bytes) {
         lock_tail(&self.tail).push(&line);
-        self.check_watch(&line);
-        self.line.bytes = line;
-        for sink in self.sinks.iter() {
-            sink.log(&self.line);
-        }
-        self.line.bytes = Bytes::new();
+        self.emit(&line);
     }
 
     /// `chunk` ends with `\n`.
     fn emit_chunk(&mut self, chunk: &Bytes) {
-        if !self.sinks.is_empty() || self.watch.is_some() {
-            let mut start = 0;
-            for nl in memchr::memchr_iter(b'\n', chunk) {
-                let end = trim_cr(chunk, start, nl);
-                self.line.bytes = chunk.slice(start..end);
-                for sink in self.sinks.iter() {
-                    sink.log(&self.line);
-                }
-                self.check_watch(&chunk[start..end]);
-                start = nl + 1;
-            }
-            self.line.bytes = Bytes::new();
-        }
+        self.emit(chunk);
         self.push_tail(chunk);
+    }
+
+    /// Hands the lines in `data` (as [`LogBatch`] reads them) to each sink,
+    /// as one batch or, for a sink that does not take batches, line by
+    /// line; then to the readiness watch.
+    fn emit(&mut self, data: &Bytes) {
+        let batch = LogBatch::at(&self.proc_id, self.stream, data, self.read_at);
+        for sink in self.sinks.iter() {
+            if !sink.log_batch(&batch) {
+                batch.each_line(|line| sink.log(line));
+            }
+        }
+        let matched = self
+            .watch
+            .as_ref()
+            .is_some_and(|watch| batch.lines().any(|line| watch.check(line)));
+        if matched {
+            self.watch = None;
+        }
     }
 
     /// Pushes only the lines of `chunk` the tail can keep.
@@ -184,6 +185,8 @@ fn trim_cr(chunk: &[u8], start: usize, nl: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use proc_manager_core::LogLine;
+
     use super::*;
 
     fn splitter(max_line: usize) -> (LineSplitter, Arc<Mutex<Vec<Vec<u8>>>>, SharedTail) {
@@ -279,6 +282,53 @@ mod tests {
         assert_eq!(
             lock_tail(&tail).lines(),
             vec!["line 997", "line 998", "line 999"]
+        );
+    }
+
+    /// Takes batches, recording each batch's lines.
+    #[derive(Default)]
+    struct Batches(Mutex<Vec<Vec<Vec<u8>>>>);
+
+    impl LogSink for Batches {
+        fn log(&self, line: &LogLine) {
+            self.0.lock().expect("lock").push(vec![line.bytes.to_vec()]);
+        }
+        fn log_batch(&self, batch: &LogBatch<'_>) -> bool {
+            let lines = batch.lines().map(<[u8]>::to_vec).collect();
+            self.0.lock().expect("lock").push(lines);
+            true
+        }
+    }
+
+    #[test]
+    fn a_sink_that_takes_batches_gets_each_read_at_once_and_the_same_lines() {
+        let batches = Arc::new(Batches::default());
+        let per_line = Arc::new(Mutex::new(Vec::new()));
+        let sinks: Vec<Arc<dyn LogSink>> = vec![batches.clone(), {
+            let per_line = per_line.clone();
+            Arc::new(move |line: &LogLine| per_line.lock().expect("lock").push(line.bytes.to_vec()))
+        }];
+        let mut s = LineSplitter::with_max_line(
+            ProcId::new("t").expect("id"),
+            LogStream::Stdout,
+            Arc::from(sinks),
+            Arc::new(Mutex::new(TailBuffer::new(10, 1024))),
+            4,
+        );
+        // One read of two lines and a partial one, then a cut piece and
+        // the stream's last line.
+        feed(&mut s, &[b"a\r\nbb\nccc", b"cc", b"\nx"]);
+        let got = batches.0.lock().expect("lock").clone();
+        let b = |l: &[&[u8]]| l.iter().map(|x| x.to_vec()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            vec![b(&[b"a", b"bb"]), b(&[b"cccc"]), b(&[b"c"]), b(&[b"x"])]
+        );
+        let flat: Vec<Vec<u8>> = got.into_iter().flatten().collect();
+        assert_eq!(
+            *per_line.lock().expect("lock"),
+            flat,
+            "both sinks saw the same lines"
         );
     }
 }

@@ -1,8 +1,7 @@
-//! [`LogLine`], [`LogStream`] and the [`LogSink`] trait: one line of a
-//! proc's output and where it goes.
+//! [`LogLine`] and [`LogStream`]: one line of a proc's output.
 //!
-//! The bounded tail is in [`crate::tail`]; ready-made sinks are in
-//! [`crate::sink`].
+//! Where lines go is [`crate::log_sink`]; several lines read at once are
+//! [`crate::log_batch`]; the bounded tail is in [`crate::tail`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -80,42 +79,5 @@ impl LogLine {
     /// The line as text, with invalid UTF-8 replaced.
     pub fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.bytes)
-    }
-}
-
-/// Where output lines go. Called on the forwarding task for every line, so
-/// it must not block for long: a sink that does slow work should hand lines
-/// to a bounded queue and drop (and count) what does not fit.
-///
-/// Any `Fn(&LogLine) + Send + Sync` closure is a sink.
-///
-/// ```
-/// use std::sync::Arc;
-/// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use proc_manager_core::{LogLine, LogSink, LogStream, ProcId};
-///
-/// let count = Arc::new(AtomicUsize::new(0));
-/// let sink: Arc<dyn LogSink> = Arc::new({
-///     let count = count.clone();
-///     move |_: &LogLine| { count.fetch_add(1, Ordering::Relaxed); }
-/// });
-/// sink.log(&LogLine::new(ProcId::new("p")?, LogStream::Stdout, &b"hi"[..]));
-/// assert_eq!(count.load(Ordering::Relaxed), 1);
-/// # Ok::<(), proc_manager_core::ProcIdError>(())
-/// ```
-pub trait LogSink: Send + Sync + 'static {
-    /// Takes one line.
-    fn log(&self, line: &LogLine);
-
-    /// Called once when the proc's output has ended (both streams at EOF).
-    fn finish(&self, _proc_id: &ProcId) {}
-}
-
-impl<F> LogSink for F
-where
-    F: Fn(&LogLine) + Send + Sync + 'static,
-{
-    fn log(&self, line: &LogLine) {
-        self(line)
     }
 }

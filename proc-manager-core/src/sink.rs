@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::broadcast;
 
 use crate::id::ProcId;
-use crate::log::{LogLine, LogSink, LogStream};
+use crate::log::{LogLine, LogStream};
+use crate::log_sink::LogSink;
 
 /// Writes each line to this process's stdout (for a proc's stdout and log
 /// channel) or stderr (for its stderr), prefixed with `[proc_id] `.

@@ -50,9 +50,13 @@ async fn raw_read(ctx: &Ctx, bytes: u64) -> Result<f64> {
 }
 
 /// Ours: the child's output captured by the manager with the default tail
-/// and a counting sink; timed from spawn to the exit status. Returns GB/s.
-async fn forwarded(ctx: &Ctx, bytes: u64) -> Result<f64> {
-    let sink = Arc::new(ours::CountingSink::default());
+/// and a counting sink (taking batches, or line by line); timed from spawn
+/// to the exit status. Returns GB/s.
+async fn forwarded(ctx: &Ctx, bytes: u64, batches: bool) -> Result<f64> {
+    let sink = Arc::new(ours::CountingSink {
+        batches,
+        ..Default::default()
+    });
     let manager = BootstrapProcManager::builder(BootstrapCommand::new(&ctx.exe))
         .stdio(StdioMode::Captured)
         .tail(TailBuffer::DEFAULT_MAX_LINES, TailBuffer::DEFAULT_MAX_BYTES)
@@ -90,19 +94,46 @@ pub(crate) async fn log_throughput(ctx: &Ctx) -> Result<Row> {
         note: format!(
             "one child (mode flood) writes {mib} MiB of {LINE_LEN}-byte lines to stdout in 64 KiB \
              writes; ours = captured stdio with the default tail (100 lines / 16 KiB) and a sink \
-             counting lines, timed from spawn to the exit status with every line counted; \
+             counting lines and bytes that takes each read's lines at once (LogSink::log_batch), \
+             timed from spawn to the exit status with every line counted; \
              baseline = the same child, its stdout pipe read raw through a 64 KiB buffer \
-             (bytes counted only) in a tokio task, timed from spawn to wait. N is in bytes."
+             (bytes counted only) in a tokio task, timed from spawn to wait. N is in bytes. \
+             per_line_sink_*: the same with a sink taking lines one by one (LogSink::log), in \
+             rounds of its own against the same baseline."
         ),
     };
     let limit = Duration::from_secs(120);
     let mut row = alternate(
         spec,
         rounds,
-        async || bounded(limit, "ours", forwarded(ctx, bytes)).await,
+        async || bounded(limit, "ours", forwarded(ctx, bytes, true)).await,
         async || bounded(limit, "baseline", raw_read(ctx, bytes)).await,
     )
     .await?;
+    // For context: the same with a sink that takes lines one by one (a
+    // `LogLine`, so a reference count, per line), in rounds of its own.
+    let per_line = alternate(
+        Spec {
+            name: "log_throughput_per_line",
+            unit: "GB/s",
+            n: bytes as usize,
+            better: Better::Higher,
+            targets: Vec::new(),
+            note: String::new(),
+        },
+        Rounds {
+            warmup: 0,
+            measured: ctx.pick(2, 3),
+        },
+        async || bounded(limit, "ours", forwarded(ctx, bytes, false)).await,
+        async || bounded(limit, "baseline", raw_read(ctx, bytes)).await,
+    )
+    .await?;
+    row.extra.insert("per_line_sink_ratio", per_line.ratio());
+    row.extra.insert(
+        "per_line_sink_m_lines_per_s",
+        per_line.ours * 1e3 / LINE_LEN as f64,
+    );
     row.ours_lines_per_s = Some(row.ours * 1e9 / LINE_LEN as f64);
     row.baseline_lines_per_s = Some(row.baseline * 1e9 / LINE_LEN as f64);
     row.judge();
