@@ -2,7 +2,9 @@
 //! process's stdout/stderr, `tracing` events, a broadcast channel that users
 //! subscribe to, and a file.
 //!
-//! The trait itself is in [`crate::log`].
+//! The trait itself is in [`crate::log_sink`]. The tee and the file take
+//! a read's lines at once ([`LogSink::log_batch`]): one lock per read, not
+//! per line.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -14,6 +16,7 @@ use tokio::sync::broadcast;
 
 use crate::id::ProcId;
 use crate::log::{LogLine, LogStream};
+use crate::log_batch::LogBatch;
 use crate::log_sink::LogSink;
 
 /// Writes each line to this process's stdout (for a proc's stdout and log
@@ -37,21 +40,44 @@ impl TeeSink {
     }
 }
 
-fn write_prefixed(mut out: impl Write, line: &LogLine) -> io::Result<()> {
-    out.write_all(b"[")?;
-    out.write_all(line.proc_id.as_str().as_bytes())?;
-    out.write_all(b"] ")?;
-    out.write_all(&line.bytes)?;
-    out.write_all(b"\n")
+fn write_prefixed<'a>(
+    mut out: impl Write,
+    proc_id: &ProcId,
+    lines: impl Iterator<Item = &'a [u8]>,
+) -> io::Result<()> {
+    for line in lines {
+        out.write_all(b"[")?;
+        out.write_all(proc_id.as_str().as_bytes())?;
+        out.write_all(b"] ")?;
+        out.write_all(line)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+impl TeeSink {
+    fn write<'a>(
+        &self,
+        proc_id: &ProcId,
+        stream: LogStream,
+        lines: impl Iterator<Item = &'a [u8]>,
+    ) {
+        // A closed or broken stdio of our own is not the proc's problem.
+        let _ = match stream {
+            LogStream::Stderr => write_prefixed(io::stderr().lock(), proc_id, lines),
+            _ => write_prefixed(io::stdout().lock(), proc_id, lines),
+        };
+    }
 }
 
 impl LogSink for TeeSink {
     fn log(&self, line: &LogLine) {
-        // A closed or broken stdio of our own is not the proc's problem.
-        let _ = match line.stream {
-            LogStream::Stderr => write_prefixed(io::stderr().lock(), line),
-            _ => write_prefixed(io::stdout().lock(), line),
-        };
+        self.write(&line.proc_id, line.stream, std::iter::once(&line.bytes[..]));
+    }
+
+    fn log_batch(&self, batch: &LogBatch<'_>) -> bool {
+        self.write(batch.proc_id(), batch.stream(), batch.lines());
+        true
     }
 }
 
@@ -167,13 +193,30 @@ impl FileSink {
     }
 }
 
+/// Writes `[proc_id] [stream] line` records.
+fn write_records<'a>(
+    out: &mut impl Write,
+    proc_id: &ProcId,
+    stream: LogStream,
+    lines: impl Iterator<Item = &'a [u8]>,
+) -> io::Result<()> {
+    for line in lines {
+        write!(out, "[{proc_id}] [{stream}] ")?;
+        out.write_all(line)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 impl LogSink for FileSink {
     fn log(&self, line: &LogLine) {
-        self.with_out(|out| {
-            write!(out, "[{}] [{}] ", line.proc_id, line.stream)?;
-            out.write_all(&line.bytes)?;
-            out.write_all(b"\n")
-        });
+        let one = std::iter::once(&line.bytes[..]);
+        self.with_out(|out| write_records(out, &line.proc_id, line.stream, one));
+    }
+
+    fn log_batch(&self, batch: &LogBatch<'_>) -> bool {
+        self.with_out(|out| write_records(out, batch.proc_id(), batch.stream(), batch.lines()));
+        true
     }
 
     fn finish(&self, _proc_id: &ProcId) {
@@ -220,16 +263,23 @@ mod tests {
         let path = dir.join("out.log");
         let sink = FileSink::open(&path).expect("open");
         sink.log(&line("hello"));
-        sink.finish(&ProcId::new("p").expect("valid"));
+        let id = ProcId::new("p").expect("valid");
+        let data = bytes::Bytes::from_static(b"two\r\nthree\n");
+        assert!(sink.log_batch(&LogBatch::new(&id, LogStream::Stderr, &data)));
+        sink.finish(&id);
         let text = std::fs::read_to_string(&path).expect("read");
-        assert_eq!(text, "[p] [stdout] hello\n");
+        assert_eq!(
+            text, "[p] [stdout] hello\n[p] [stderr] two\n[p] [stderr] three\n",
+            "a batch writes the same records as its lines one by one"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn tee_prefix_format() {
         let mut out = Vec::new();
-        write_prefixed(&mut out, &line("x")).expect("write");
-        assert_eq!(out, b"[p] x\n");
+        let id = ProcId::new("p").expect("valid");
+        write_prefixed(&mut out, &id, [&b"x"[..], b"y"].into_iter()).expect("write");
+        assert_eq!(out, b"[p] x\n[p] y\n");
     }
 }
