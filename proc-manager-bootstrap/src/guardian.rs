@@ -40,21 +40,24 @@ const EXIT_WAIT: Duration = Duration::from_secs(1);
 
 /// The guardian's program. `$1`: the manager cgroup dir (or empty), `$2`:
 /// the runtime dir to remove (or empty). Lines on stdin: `+<pgid>`,
-/// `-<pgid>`, `done`.
+/// `-<pgid>`, `done`. Each live pgid is a shell variable `g_<pgid>`: the
+/// shell's variable table is a hash, so a message costs the same with
+/// thousands of live groups (a list in one string cost O(n) per message and
+/// kept a CPU busy for seconds at 500 procs).
 pub(crate) const SCRIPT: &str = r#"trap '' HUP INT PIPE
-cg=$1 dir=$2 live=' '
+cg=$1 dir=$2
 while IFS= read -r line; do
   case $line in
     +*[!0-9]*|-*[!0-9]*) ;;
-    +?*) p=${line#+}
-         case $live in *" $p "*) ;; *) live="$live$p " ;; esac ;;
-    -?*) p=${line#-}
-         case $live in *" $p "*) live="${live%% $p *} ${live#* $p }" ;; esac ;;
+    +?*) eval "g_${line#+}=1" ;;
+    -?*) unset "g_${line#-}" ;;
     done) exit 0 ;;
   esac
 done
 [ -n "$cg" ] && echo 1 > "$cg/cgroup.kill"
-for p in $live; do kill -9 "-$p"; done
+set | while IFS='=' read -r name value; do
+  case $name in g_*[!0-9]*) ;; g_?*) kill -9 "-${name#g_}" ;; esac
+done
 [ -n "$dir" ] && rm -rf -- "$dir"
 n=0
 while [ -n "$cg" ] && [ -d "$cg" ] && [ $n -lt 300 ]; do
@@ -177,10 +180,24 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
+        // Reported, then withdrawn (reaped, as far as the guardian knows):
+        // must be left alone.
+        let mut withdrawn = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
         let guardian = Guardian::start(None, Some(&dir)).unwrap();
         guardian.track(sleeper.id());
-        guardian.track(999_999);
-        guardian.untrack(999_999);
+        guardian.track(withdrawn.id());
+        // Many others come and go, as under a busy manager.
+        for pgid in 1_000_000..1_002_000 {
+            guardian.track(pgid);
+        }
+        for pgid in 1_000_000..1_002_000 {
+            guardian.untrack(pgid);
+        }
+        guardian.untrack(withdrawn.id());
         // The manager "dies": its end closes without `done`.
         let socket = guardian.socket.lock().unwrap();
         socket.shutdown(std::net::Shutdown::Both).unwrap();
@@ -193,6 +210,9 @@ mod tests {
         }
         assert!(gone(sleeper.id()), "the reported group survived");
         let _ = sleeper.wait();
+        assert!(!gone(withdrawn.id()), "a withdrawn group was killed");
+        let _ = withdrawn.kill();
+        let _ = withdrawn.wait();
         assert!(!dir.exists(), "the runtime dir survived");
         drop(guardian);
     }
