@@ -197,13 +197,17 @@ impl<O: ChildOs> ProcShared<O> {
         self.group.signal_group(crate::signal::to_os(signal)?)
     }
 
-    /// SIGKILLs the proc's group now.
+    /// SIGKILLs the proc's group now, then everything in its cgroup. The
+    /// group first: one cheap signal, while a cgroup write can wait on the
+    /// kernel's cgroup lock behind other procs' exits, so under a bulk kill
+    /// the leaders start dying without queueing for it.
     pub(crate) fn force_kill(&self) -> io::Result<()> {
+        tracing::debug!(parent: &self.span, "sending SIGKILL to the process group");
+        let signalled = self.group.signal_group(Signal::KILL);
         if let Some(cgroup) = &self.cgroup {
             tracing::debug!(parent: &self.span, "killing the proc's cgroup");
             cgroup.kill()?;
         }
-        tracing::debug!(parent: &self.span, "sending SIGKILL to the process group");
-        self.group.signal_group(Signal::KILL)
+        signalled
     }
 }
