@@ -96,7 +96,7 @@ pub(crate) async fn terminate_all(ctx: &Ctx) -> Result<Row> {
     let n = ctx.pick(200, 500);
     let rounds = Rounds {
         warmup: 1,
-        measured: ctx.pick(2, 5),
+        measured: ctx.pick(2, 9),
     };
     let spec = Spec {
         name: "terminate_all",
