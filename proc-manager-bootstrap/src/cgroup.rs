@@ -118,7 +118,7 @@ impl Drop for ManagerCgroup {
 pub(crate) fn remove_tree(dir: &Path, wait: Duration) {
     match kill(dir) {
         Ok(()) => {}
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return,
+        Err(err) if is_gone(&err) => return,
         Err(err) => tracing::debug!(path = %dir.display(), %err, "cgroup.kill failed"),
     }
     if !watch::wait_empty_blocking(dir, wait) {
@@ -164,7 +164,9 @@ impl ProcCgroup {
     /// error (everything in it is gone).
     pub(crate) fn kill(&self) -> io::Result<()> {
         match kill(&self.dir) {
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            // Gone (the proc ended and its monitor removed it, perhaps
+            // between our open and our write: ENODEV): nothing to kill.
+            Err(err) if is_gone(&err) => Ok(()),
             other => other,
         }
     }
@@ -221,9 +223,36 @@ fn kill(dir: &Path) -> io::Result<()> {
 
 /// `rmdir` (only once the cgroup is empty, else `EBUSY`); a missing dir is
 /// fine.
+/// Whether `err` says the cgroup no longer exists: not found, or removed
+/// while a file of it was open (kernfs answers ENODEV).
+fn is_gone(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ENODEV)
+}
+
 fn remove_dir(dir: &Path) -> io::Result<()> {
     match std::fs::remove_dir(dir) {
         Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_removed_cgroup_is_gone_whichever_way_the_kernel_says_it() {
+        assert!(is_gone(&io::Error::from(io::ErrorKind::NotFound)));
+        // Removed while its file was open: kernfs's answer.
+        assert!(is_gone(&io::Error::from_raw_os_error(libc::ENODEV)));
+        assert!(!is_gone(&io::Error::from_raw_os_error(libc::EACCES)));
+    }
+
+    #[test]
+    fn killing_a_cgroup_that_no_longer_exists_is_not_an_error() {
+        let gone = ProcCgroup {
+            dir: PathBuf::from("/nonexistent/proc-manager-test/p0"),
+        };
+        gone.kill().expect("nothing left to kill");
     }
 }
