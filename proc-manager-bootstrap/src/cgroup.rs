@@ -197,9 +197,14 @@ impl ProcCgroup {
 
     /// Removes it (once empty). Already removed is fine.
     pub(crate) fn remove(&self) {
-        if let Err(err) = remove_dir(&self.dir) {
-            tracing::debug!(path = %self.dir.display(), %err, "cannot remove proc cgroup");
-        }
+        remove_proc_cgroup(&self.dir);
+    }
+
+    /// [`remove`](Self::remove), on the janitor thread: an `rmdir` takes
+    /// the kernel's cgroup lock, which procs ending together queue on.
+    pub(crate) fn remove_later(&self) {
+        let dir = self.dir.clone();
+        crate::janitor::later(move || remove_proc_cgroup(&dir));
     }
 }
 
@@ -209,6 +214,12 @@ impl Drop for ProcCgroup {
     /// cgroup's teardown).
     fn drop(&mut self) {
         let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+fn remove_proc_cgroup(dir: &Path) {
+    if let Err(err) = remove_dir(dir) {
+        tracing::debug!(path = %dir.display(), %err, "cannot remove proc cgroup");
     }
 }
 

@@ -3,7 +3,8 @@
 //! default; the leader is still an unreaped zombie, so the pgid is still
 //! ours), drains the output to end of stream within a deadline, reaps the
 //! leader, removes it from the table, publishes the terminal status with the
-//! stderr tail, and has its private dir removed (in the background).
+//! stderr tail; its private dir and its (empty) cgroup are removed in the
+//! background ([`crate::janitor`]).
 //!
 //! Generic over the [`ChildOs`] seam, and handed the wait for the exit as a
 //! future, so the unit tests below run this very order and status mapping
@@ -188,7 +189,7 @@ impl<O: ChildOs> Ending<O> {
         };
         table.remove(group.pid());
         if let Some(cgroup) = &shared.cgroup {
-            cgroup.remove();
+            cgroup.remove_later();
         }
         remove_proc_dir_later(proc_dir);
         *shared.control.lock().await = None;

@@ -21,6 +21,7 @@ mod failure;
 mod group;
 mod guardian;
 mod handle;
+mod janitor;
 mod launcher;
 mod log_channel;
 mod log_match;

@@ -9,9 +9,8 @@
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
 
 use crate::stamp::ManagerStamp;
 
@@ -167,46 +166,10 @@ impl Drop for ProcDir {
     }
 }
 
-/// Removes a per-proc dir in the background, on one janitor thread: on a
-/// disk-backed temp dir the unlinks cost up to a millisecond each, which
-/// must not stall the async runtime when hundreds of procs end at once.
-/// Falls back to removing it here if the thread cannot be started.
+/// Removes a per-proc dir in the background, on the janitor thread
+/// ([`crate::janitor`]).
 pub(crate) fn remove_proc_dir_later(path: PathBuf) {
-    static JANITOR: OnceLock<Option<Mutex<mpsc::Sender<PathBuf>>>> = OnceLock::new();
-    let janitor = JANITOR.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<PathBuf>();
-        std::thread::Builder::new()
-            .name("proc-manager-janitor".into())
-            .spawn(move || {
-                lower_this_threads_priority();
-                while let Ok(path) = rx.recv() {
-                    remove_proc_dir(&path);
-                }
-            })
-            .ok()
-            .map(|_| Mutex::new(tx))
-    });
-    let unsent = match janitor {
-        Some(tx) => tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(path)
-            .err()
-            .map(|e| e.0),
-        None => Some(path),
-    };
-    if let Some(path) = unsent {
-        remove_proc_dir(&path);
-    }
-}
-
-/// Housekeeping yields to real work: on a busy machine the janitor runs
-/// when the CPU is otherwise idle (Linux `setpriority` is per thread).
-fn lower_this_threads_priority() {
-    // SAFETY: gettid has no preconditions.
-    let tid = unsafe { libc::gettid() };
-    // SAFETY: plain syscall on our own thread id; failure is harmless.
-    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) };
+    crate::janitor::later(move || remove_proc_dir(&path));
 }
 
 /// Where default runtime dirs go, best first: `$XDG_RUNTIME_DIR` (a

@@ -241,6 +241,18 @@ pub fn watched_with(
     (builder.sink(Arc::new(sink.clone())).build(), sink)
 }
 
+/// Waits until `done()` holds, looking every 10 ms, within [`SHOULD`]:
+/// for what the manager does in the background after an end (removing a
+/// proc's dir and cgroup), which has no event to wait on.
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    within(SHOULD, what, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
 /// Waits until proc `proc` writes the line `text`.
 pub async fn wait_line(rx: &mut tokio::sync::broadcast::Receiver<LogLine>, proc: &str, text: &str) {
     within(SHOULD, &format!("{proc} to print {text:?}"), async {
