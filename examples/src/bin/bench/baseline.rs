@@ -18,7 +18,7 @@ use proc_manager_bootstrap::protocol::{
 use proc_manager_bootstrap::{ChannelAddr, ProcId};
 use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
 use crate::harness::Result;
@@ -34,10 +34,9 @@ pub(crate) async fn drain<R: AsyncRead + Unpin>(mut reader: R) {
     }
 }
 
-/// Drains the child's stdout and stderr (if piped) to EOF, then waits it.
-pub(crate) async fn supervise(mut child: Child) -> std::io::Result<ExitStatus> {
-    let out = child.stdout.take();
-    let err = child.stderr.take();
+/// Drains a child's stdout and stderr (those that are piped) to EOF, both
+/// at once.
+pub(crate) async fn drain_both(out: Option<ChildStdout>, err: Option<ChildStderr>) {
     tokio::join!(
         async {
             if let Some(out) = out {
@@ -50,6 +49,11 @@ pub(crate) async fn supervise(mut child: Child) -> std::io::Result<ExitStatus> {
             }
         },
     );
+}
+
+/// Drains the child's stdout and stderr (if piped) to EOF, then waits it.
+pub(crate) async fn supervise(mut child: Child) -> std::io::Result<ExitStatus> {
+    drain_both(child.stdout.take(), child.stderr.take()).await;
     child.wait().await
 }
 

@@ -13,7 +13,7 @@ use tokio::net::UnixStream;
 use tokio::process::Command;
 use tokio::task::JoinHandle;
 
-use crate::baseline::{HandSpawner, accept_hello, drain, with_stderr};
+use crate::baseline::{HandSpawner, accept_hello, drain_both, with_stderr};
 use crate::harness::Result;
 use crate::mode::Mode;
 
@@ -32,20 +32,7 @@ fn spawn(command: Command) -> std::io::Result<Box<dyn TokioChildWrapper>> {
 fn drain_pipes(child: &mut Box<dyn TokioChildWrapper>) -> JoinHandle<()> {
     let out = child.stdout().take();
     let err = child.stderr().take();
-    tokio::spawn(async move {
-        tokio::join!(
-            async {
-                if let Some(out) = out {
-                    drain(out).await;
-                }
-            },
-            async {
-                if let Some(err) = err {
-                    drain(err).await;
-                }
-            },
-        );
-    })
+    tokio::spawn(drain_both(out, err))
 }
 
 /// Spawns `program` with stdin null and both pipes drained, and waits it
