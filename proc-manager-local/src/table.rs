@@ -271,14 +271,21 @@ mod tests {
         assert_eq!(table.get(&id("p49")), Some(&(49, true)));
     }
 
-    #[test]
-    fn removal_mends_chains_of_equal_hashes() {
+    /// A table holding "a" (1) and "b" (2), where "b" was given the hash of
+    /// "a", as a 64-bit collision would; and that hash.
+    fn colliding_a_and_b() -> (ProcTable<u32>, u64) {
         let mut table: ProcTable<u32> = ProcTable::new();
         table.claim(id("a"), |_| true, |_| 1).expect("new");
         let hash_a = table.hasher.hash_one(id("a"));
         table.procs.push(2);
         table.ids.push(id("b"));
         table.same_hash.push(table.index.insert(hash_a, 1));
+        (table, hash_a)
+    }
+
+    #[test]
+    fn removal_mends_chains_of_equal_hashes() {
+        let (mut table, hash_a) = colliding_a_and_b();
         table.claim(id("c"), |_| true, |_| 3).expect("new");
         // Remove the head of the collided chain, then the moved slot.
         assert_eq!(table.remove_slot(hash_a, 1), 2);
@@ -291,13 +298,7 @@ mod tests {
 
     #[test]
     fn ids_with_equal_hashes_are_chained() {
-        let mut table: ProcTable<u32> = ProcTable::new();
-        table.claim(id("a"), |_| true, |_| 1).expect("new");
-        // Give "b" the hash of "a", as a 64-bit collision would.
-        let hash_a = table.hasher.hash_one(id("a"));
-        table.procs.push(2);
-        table.ids.push(id("b"));
-        table.same_hash.push(table.index.insert(hash_a, 1));
+        let (table, hash_a) = colliding_a_and_b();
         assert_eq!(table.find(hash_a, &id("b")), Some(1));
         assert_eq!(table.find(hash_a, &id("a")), Some(0));
         assert_eq!(table.find(hash_a, &id("c")), None);
