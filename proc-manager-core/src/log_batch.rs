@@ -8,6 +8,7 @@
 //! nothing per line. Splitting the stream is the backends' job; this type
 //! only describes what one split produced.
 
+use std::ops::Range;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -83,7 +84,10 @@ impl<'a> LogBatch<'a> {
     /// The lines, oldest first, without their endings.
     pub fn lines(&self) -> Lines<'a> {
         Lines {
-            rest: &self.data[..],
+            ranges: Ranges {
+                data: &self.data[..],
+                at: 0,
+            },
         }
     }
 
@@ -96,10 +100,8 @@ impl<'a> LogBatch<'a> {
             bytes: Bytes::new(),
             timestamp: self.timestamp,
         };
-        let base = self.data.as_ptr() as usize;
-        for slice in self.lines() {
-            let start = slice.as_ptr() as usize - base;
-            line.bytes = self.data.slice(start..start + slice.len());
+        for range in self.lines().ranges {
+            line.bytes = self.data.slice(range);
             f(&line);
         }
     }
@@ -108,28 +110,49 @@ impl<'a> LogBatch<'a> {
 /// The lines of a [`LogBatch`], from [`LogBatch::lines`].
 #[derive(Debug, Clone)]
 pub struct Lines<'a> {
-    rest: &'a [u8],
+    ranges: Ranges<'a>,
 }
 
 impl<'a> Iterator for Lines<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let (line, rest) = match memchr::memchr(b'\n', self.rest) {
+        let data = self.ranges.data;
+        self.ranges.next().map(|range| &data[range])
+    }
+}
+
+/// Where each line of a batch's buffer is: the one splitting rule, for
+/// both the borrowed lines and the shared ones.
+#[derive(Debug, Clone)]
+struct Ranges<'a> {
+    data: &'a [u8],
+    /// Where the next line starts.
+    at: usize,
+}
+
+impl Iterator for Ranges<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let rest = self.data.get(self.at..).filter(|rest| !rest.is_empty())?;
+        let start = self.at;
+        let range = match memchr::memchr(b'\n', rest) {
             Some(nl) => {
-                let line = &self.rest[..nl];
-                (
-                    line.strip_suffix(b"\r").unwrap_or(line),
-                    &self.rest[nl + 1..],
-                )
+                self.at = start + nl + 1;
+                let end = if nl > 0 && rest[nl - 1] == b'\r' {
+                    nl - 1
+                } else {
+                    nl
+                };
+                start..start + end
             }
-            None => (self.rest, &self.rest[self.rest.len()..]),
+            None => {
+                self.at = self.data.len();
+                start..self.data.len()
+            }
         };
-        self.rest = rest;
-        Some(line)
+        Some(range)
     }
 }
 
