@@ -34,6 +34,10 @@ pub(crate) struct ExitWatch {
     watcher: Option<AsyncFd<Arc<OwnedFd>>>,
     /// The fallback timer, while one runs (boxed: rarely used).
     timer: Option<Pin<Box<Sleep>>>,
+    /// Whether the exit was looked for since the last wake-up of the
+    /// watcher (or timer): the monitor polls this future whenever the
+    /// proc's output wakes it, and those polls must not cost a `waitid`.
+    looked: bool,
 }
 
 /// Watches `group`'s leader for its exit.
@@ -49,6 +53,7 @@ pub(crate) fn wait_exit(group: Arc<ProcessGroup>) -> ExitWatch {
         group,
         watcher,
         timer: None,
+        looked: false,
     }
 }
 
@@ -58,12 +63,14 @@ impl Future for ExitWatch {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ExitKind>> {
         let this = self.get_mut();
         loop {
-            match this.group.peek_exit() {
-                Ok(Some(kind)) => return Poll::Ready(Some(kind)),
-                Ok(None) => {}
-                Err(err) => {
-                    tracing::warn!(%err, "waitid on the pidfd failed");
-                    return Poll::Ready(None);
+            if !this.looked {
+                match this.group.peek_exit() {
+                    Ok(Some(kind)) => return Poll::Ready(Some(kind)),
+                    Ok(None) => this.looked = true,
+                    Err(err) => {
+                        tracing::warn!(%err, "waitid on the pidfd failed");
+                        return Poll::Ready(None);
+                    }
                 }
             }
             if let Some(watcher) = &this.watcher {
@@ -74,6 +81,7 @@ impl Future for ExitWatch {
                         this.watcher = None;
                     }
                 }
+                this.looked = false;
                 continue;
             }
             let timer = this
@@ -81,6 +89,7 @@ impl Future for ExitWatch {
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep(POLL_FALLBACK)));
             ready!(timer.as_mut().poll(cx));
             this.timer = None;
+            this.looked = false;
         }
     }
 }
