@@ -45,34 +45,34 @@ impl CloneCommand {
         env_cleared: bool,
         stdio: [ChildStdio; 3],
     ) -> io::Result<Self> {
-        let mut env: Vec<(OsString, OsString)> = if env_cleared {
+        let overrides: Vec<(&OsStr, Option<&OsStr>)> = command.get_envs().collect();
+        let overridden = |key: &OsStr| overrides.iter().any(|(k, _)| *k == key);
+        let inherited: Vec<(OsString, OsString)> = if env_cleared {
             Vec::new()
         } else {
             std::env::vars_os().collect()
         };
-        for (key, value) in command.get_envs() {
-            env.retain(|(k, _)| k != key);
-            if let Some(value) = value {
-                env.push((key.to_owned(), value.to_owned()));
-            }
-        }
-        let path_var = env
+        let kept = inherited.iter().filter(|(k, _)| !overridden(k));
+        let set = overrides
             .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.clone());
-        let program = resolve(command.get_program(), path_var.as_deref())?;
+            .filter_map(|(k, v)| v.map(|v| (*k, v)))
+            .collect::<Vec<_>>();
+        let env = kept
+            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+            .chain(set.iter().copied());
+        let mut envp = Vec::with_capacity(inherited.len() + set.len());
+        let mut path_var = None;
+        for (key, value) in env {
+            if key == "PATH" {
+                path_var = Some(value);
+            }
+            envp.push(env_entry(key, value)?);
+        }
+        let program = resolve(command.get_program(), path_var)?;
         let mut argv = vec![c_string(arg0.unwrap_or(command.get_program()))?];
         for arg in command.get_args() {
             argv.push(c_string(arg)?);
         }
-        let envp = env
-            .into_iter()
-            .map(|(mut k, v)| {
-                k.push("=");
-                k.push(v);
-                c_string(&k)
-            })
-            .collect::<io::Result<_>>()?;
         let cwd = command
             .get_current_dir()
             .map(|d| c_string(d.as_os_str()))
@@ -85,6 +85,24 @@ impl CloneCommand {
             stdio,
         })
     }
+}
+
+/// `key=value` as one C string, built in one allocation.
+fn env_entry(key: &OsStr, value: &OsStr) -> io::Result<CString> {
+    let (key, value) = (key.as_bytes(), value.as_bytes());
+    let mut bytes = Vec::with_capacity(key.len() + value.len() + 2);
+    bytes.extend_from_slice(key);
+    bytes.push(b'=');
+    bytes.extend_from_slice(value);
+    CString::new(bytes).map_err(|err| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} contains a NUL byte",
+                String::from_utf8_lossy(&err.into_vec())
+            ),
+        )
+    })
 }
 
 fn c_string(s: &OsStr) -> io::Result<CString> {

@@ -452,8 +452,8 @@ mod tests {
         let Some(manager) = manager_cgroup() else {
             return;
         };
-        let proc_cgroup = manager.new_proc().unwrap();
-        let procs = proc_cgroup.open_dir().unwrap();
+        let mut proc_cgroup = manager.new_proc().unwrap();
+        let procs = proc_cgroup.take_dir().unwrap();
         let child = spawn(
             &command("cat /proc/self/cgroup; ps -o pgid= -p $$ || echo; echo $$"),
             procs.as_fd(),
@@ -482,8 +482,8 @@ mod tests {
         let Some(manager) = manager_cgroup() else {
             return;
         };
-        let proc_cgroup = manager.new_proc().unwrap();
-        let procs = proc_cgroup.open_dir().unwrap();
+        let mut proc_cgroup = manager.new_proc().unwrap();
+        let procs = proc_cgroup.take_dir().unwrap();
         let mut spec = command("true");
         spec.program = std::ffi::CString::new("/nonexistent/program").unwrap();
         match spawn(&spec, procs.as_fd()) {

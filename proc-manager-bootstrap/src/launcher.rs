@@ -202,7 +202,7 @@ async fn launch(
     launcher
         .confinement
         .first_spawn(&launcher.runtime, &launcher.table);
-    let cgroup = launcher.confinement.prepare(&proc_id)?;
+    let mut cgroup = launcher.confinement.prepare(&proc_id)?;
     let dir_path = launcher.runtime.next_proc_dir();
     // Removed again on drop, unless kept once the child runs.
     let dir = ProcDir::create(dir_path.clone()).map_err(io_err(&proc_id))?;
@@ -225,7 +225,7 @@ async fn launch(
         options.stdio,
         settings.stdin,
         command,
-        cgroup.as_ref(),
+        cgroup.as_mut(),
     )
     .map_err(io_err(&proc_id))?;
 
@@ -461,7 +461,7 @@ fn start_for(
     stdio: StdioMode,
     stdin: StdinMode,
     command: std::process::Command,
-    cgroup: Option<&ProcCgroup>,
+    cgroup: Option<&mut ProcCgroup>,
 ) -> io::Result<Start> {
     let Some(cgroup) = cgroup else {
         return Ok(Start::Std(command));
@@ -482,6 +482,6 @@ fn start_for(
     )?;
     Ok(Start::IntoCgroup {
         command: clone,
-        cgroup_dir: cgroup.open_dir()?,
+        cgroup_dir: cgroup.take_dir()?,
     })
 }

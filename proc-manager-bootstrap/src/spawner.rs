@@ -1,18 +1,29 @@
-//! The spawner threads: dedicated OS threads (one per CPU, at most four),
-//! started on first use and alive for the rest of the process, that fork
-//! every bootstrap child.
+//! Where children are forked: on the caller's thread when that is the
+//! process's main thread, else on the spawner threads, dedicated OS threads
+//! (one per CPU, at most four) started on first use and alive for the rest
+//! of the process.
 //!
-//! Why a thread of our own: the kernel sends a child's parent-death signal
-//! (`PR_SET_PDEATHSIG`, armed by the child side) when the *thread* that
-//! forked it ends, not the process. Spawning straight from the caller's
-//! thread would doom the child as soon as, say, a tokio blocking-pool thread
-//! retires. These threads never end, so the signal fires only when the
-//! manager's process dies.
+//! Why it matters which thread forks: the kernel sends a child's
+//! parent-death signal (`PR_SET_PDEATHSIG`, armed by the child side) when
+//! the *thread* that forked it ends, not the process. Spawning straight
+//! from any caller's thread would doom the child as soon as, say, a tokio
+//! blocking-pool thread retires. The main thread and the spawner threads
+//! end only with the process, so the signal fires only when the manager's
+//! process dies.
 //!
-//! The spawning thread also opens the pidfd and records the group in the manager's
-//! [`GroupTable`] before replying, so a spawn whose caller has gone away
-//! (a cancelled future) still leaves nothing behind: the child is killed and
-//! reaped here. Building the command is the manager's job.
+//! Why fork on the main thread at all: a round trip through a spawner
+//! thread costs more than its two context switches. The caller sleeps
+//! while its child is forked, so the child lands on the caller's idle CPU,
+//! and the spawner's wake-up then queues the caller behind its own freshly
+//! exec'd child (up to half a millisecond on two CPUs). Forking where the
+//! caller already runs is what `tokio::process` does: the caller's thread
+//! is held until the child has exec'd, as there.
+//!
+//! Either way the pidfd is opened and the group recorded in the manager's
+//! [`GroupTable`] before the caller hears of the child, so a spawn whose
+//! caller has gone away (a cancelled future) still leaves nothing behind:
+//! the spawner thread kills and reaps it. Building the command is the
+//! manager's job.
 //!
 //! Two ways to start a child: std's `Command` (`posix_spawn`, for process
 //! groups) and [`crate::clone_spawn`] (for a child that must be in its
@@ -122,6 +133,19 @@ fn serve(request: Request) {
         table,
         reply,
     } = request;
+    let result = start_child(start, &table);
+    if let Err(Ok(orphan)) = reply.send(result) {
+        tracing::debug!(
+            pid = orphan.group.pid(),
+            "spawn caller went away; killing the child"
+        );
+        orphan.group.kill_and_reap_blocking();
+        table.remove(orphan.group.pid());
+    }
+}
+
+/// Forks the child on this thread and records it in `table`.
+fn start_child(start: Start, table: &GroupTable) -> Result<Spawned, SpawnFailure> {
     // A subreaper pass must not see this child before the table does.
     let lock = crate::subreaper::spawn_lock();
     let result = match start {
@@ -158,14 +182,7 @@ fn serve(request: Request) {
         table.insert(spawned.group.clone());
     }
     drop(lock);
-    if let Err(Ok(orphan)) = reply.send(result) {
-        tracing::debug!(
-            pid = orphan.group.pid(),
-            "spawn caller went away; killing the child"
-        );
-        orphan.group.kill_and_reap_blocking();
-        table.remove(orphan.group.pid());
-    }
+    result
 }
 
 fn from_std(mut child: Child) -> Result<Spawned, SpawnFailure> {
@@ -215,8 +232,12 @@ fn is_resource_error(err: &io::Error) -> bool {
     )
 }
 
-/// Starts a child on the spawner thread and records it in `table`.
+/// Starts a child and records it in `table`: right here on the main
+/// thread, else on a spawner thread.
 pub(crate) async fn spawn(start: Start, table: Arc<GroupTable>) -> Result<Spawned, SpawnFailure> {
+    if on_main_thread() {
+        return start_child(start, &table);
+    }
     let (reply, rx) = oneshot::channel();
     spawner()
         .map_err(SpawnFailure::Setup)?
@@ -229,4 +250,32 @@ pub(crate) async fn spawn(start: Start, table: Arc<GroupTable>) -> Result<Spawne
     rx.await.map_err(|_| {
         SpawnFailure::Setup(io::Error::other("the spawner thread dropped the request"))
     })?
+}
+
+/// Whether this is the process's main thread, which ends only with the
+/// process (Rust's `main` returning exits it), so its children's
+/// parent-death signal fires only when the manager's process dies.
+fn on_main_thread() -> bool {
+    is_main_thread(
+        nix::unistd::gettid().as_raw(),
+        nix::unistd::getpid().as_raw(),
+    )
+}
+
+/// The main thread's thread id is the process id.
+fn is_main_thread(tid: i32, pid: i32) -> bool {
+    tid == pid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_thread_whose_id_is_the_pid_forks_inline() {
+        assert!(is_main_thread(4242, 4242));
+        assert!(!is_main_thread(4243, 4242));
+        let other = std::thread::spawn(on_main_thread).join();
+        assert!(matches!(other, Ok(false)));
+    }
 }

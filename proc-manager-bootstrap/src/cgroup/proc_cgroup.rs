@@ -19,6 +19,10 @@ use super::watch;
 #[derive(Debug)]
 pub(crate) struct ProcCgroup {
     dir: PathBuf,
+    /// The directory, opened when it was made (for a spare: on the janitor
+    /// thread, so the spawn does not wait for the path walk), until the
+    /// child is born in it.
+    opened: Option<OwnedFd>,
 }
 
 impl ProcCgroup {
@@ -28,21 +32,22 @@ impl ProcCgroup {
         &self.dir
     }
 
+    /// Makes it and opens it (a failed open is retried by
+    /// [`take_dir`](Self::take_dir)).
     pub(super) fn create(dir: PathBuf) -> io::Result<Self> {
         std::fs::create_dir(&dir)?;
-        Ok(Self { dir })
+        let opened = open_dir(&dir).ok();
+        Ok(Self { dir, opened })
     }
 
-    /// Opens the directory itself (`O_PATH`), for a child to be born in
-    /// it (`CLONE_INTO_CGROUP`) or to find its `cgroup.procs` in.
-    pub(crate) fn open_dir(&self) -> io::Result<OwnedFd> {
-        let flags =
-            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
-        Ok(rustix::fs::open(
-            &self.dir,
-            flags,
-            rustix::fs::Mode::empty(),
-        )?)
+    /// The directory itself (`O_PATH`), for a child to be born in it
+    /// (`CLONE_INTO_CGROUP`) or to find its `cgroup.procs` in: the one
+    /// opened when it was made, else opened now.
+    pub(crate) fn take_dir(&mut self) -> io::Result<OwnedFd> {
+        match self.opened.take() {
+            Some(fd) => Ok(fd),
+            None => open_dir(&self.dir),
+        }
     }
 
     /// SIGKILLs every process in it. An already removed cgroup is not an
@@ -108,6 +113,12 @@ fn remove_proc_cgroup(dir: &Path) {
     }
 }
 
+fn open_dir(dir: &Path) -> io::Result<OwnedFd> {
+    let flags =
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
+    Ok(rustix::fs::open(dir, flags, rustix::fs::Mode::empty())?)
+}
+
 /// Writes `1` to `dir/cgroup.kill`.
 pub(super) fn kill(dir: &Path) -> io::Result<()> {
     let mut file = OpenOptions::new()
@@ -134,6 +145,8 @@ pub(super) fn remove_dir(dir: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsRawFd;
+
     use super::*;
 
     #[test]
@@ -148,7 +161,22 @@ mod tests {
     fn killing_a_cgroup_that_no_longer_exists_is_not_an_error() {
         let gone = ProcCgroup {
             dir: PathBuf::from("/nonexistent/proc-manager-test/p0"),
+            opened: None,
         };
         gone.kill().expect("nothing left to kill");
+    }
+
+    #[test]
+    fn the_dir_opened_when_made_is_handed_out_once_then_opened_again() {
+        let root = tempfile::tempdir().unwrap();
+        let mut cgroup = ProcCgroup::create(root.path().join("p0")).unwrap();
+        assert!(cgroup.opened.is_some(), "opened when made");
+        let first = cgroup.take_dir().unwrap();
+        assert!(cgroup.opened.is_none());
+        let again = cgroup.take_dir().unwrap();
+        for fd in [first, again] {
+            let at = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
+            assert_eq!(at, root.path().join("p0"));
+        }
     }
 }
