@@ -4,7 +4,8 @@
 //! before anything is made), make the private dir and what the mode needs in
 //! it (the callback socket with the payload, registered with the manager's one log socket, or the notify socket),
 //! build the command (the spawn's own or the manager's) with the mode's
-//! variables, fork it on the spawner thread, mark `Running{pid}`, and start
+//! variables, fork it (on the main thread, else a spawner thread:
+//! [`crate::spawner`]), mark `Running{pid}`, and start
 //! the proc's tasks: the mode's driver (callback server, notify server, or
 //! probe) and the exit monitor (which also forwards the output and runs the
 //! `LogLine` watch).

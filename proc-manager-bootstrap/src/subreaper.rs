@@ -17,8 +17,8 @@
 //!   we are PID 1 (everything in the container is then ours to reap, as
 //!   with tini).
 //!
-//! The race: a child the spawner has just started is not in the table
-//! until the spawner records it. A pass and a spawn therefore hold the same
+//! The race: a child just forked is not in the table until the thread
+//! that forked it records it. A pass and a spawn therefore hold the same
 //! lock ([`spawn_lock`]) from listing to reaping, and from
 //! the `clone` to the table insert, so a pass never sees a leader the table
 //! does not know yet. Children started by other code in this process (std
@@ -67,13 +67,12 @@ pub(crate) fn should_reap(child: &ChildInfo, owners: &Owners<'_>) -> bool {
 }
 
 /// Held by a pass from listing to reaping and by a spawn from `clone` to
-/// the table insert (one spawner thread per process: uncontended unless a
-/// pass runs).
+/// the table insert (spawns share it: uncontended unless a pass runs).
 pub(crate) fn spawn_lock() -> RwLockReadGuard<'static, ()> {
     SPAWN_LOCK.read().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Held for reading by each spawn (spawner threads spawn in parallel) and
+/// Held for reading by each spawn (spawns run in parallel) and
 /// for writing by a subreaper pass, which so sees no child that is not yet
 /// in the table.
 static SPAWN_LOCK: RwLock<()> = RwLock::new(());

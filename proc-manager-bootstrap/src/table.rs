@@ -1,7 +1,7 @@
 //! [`GroupTable`]: the synchronous table of live process groups a manager
 //! has spawned, so `Drop` can kill them without an async runtime.
 //!
-//! Entries are added by the spawner thread right after a spawn and removed
+//! Entries are added by the forking thread right after a spawn and removed
 //! by the exit monitor right after the reap. What killing means is in
 //! [`crate::group`].
 
