@@ -125,7 +125,8 @@ where
 /// What the algorithm needs of a proc, whichever way the handle came in.
 trait Stoppable: Send + Sync {
     fn proc_id(&self) -> &ProcId;
-    fn status(&self) -> ProcStatus;
+    /// Whether it has ended (a terminal status).
+    fn has_ended(&self) -> bool;
     fn terminate(
         &self,
         timeout: Duration,
@@ -141,8 +142,8 @@ impl<H: ProcHandle> Stoppable for ViaHandle<H> {
         self.0.proc_id()
     }
 
-    fn status(&self) -> ProcStatus {
-        self.0.status()
+    fn has_ended(&self) -> bool {
+        self.0.status().is_exit()
     }
 
     fn terminate(
@@ -165,8 +166,9 @@ impl<H: CellHandle> Stoppable for ViaCell<H> {
         ProcHandle::proc_id(&self.0)
     }
 
-    fn status(&self) -> ProcStatus {
-        ProcHandle::status(&self.0)
+    fn has_ended(&self) -> bool {
+        // No copy of the status: this runs for every proc, several times.
+        self.0.cell().inspect(ProcStatus::is_exit)
     }
 
     fn terminate(
@@ -190,9 +192,7 @@ where
     let started = Instant::now();
     // A deadline too far away to represent is no deadline.
     let deadline = started.checked_add(timeout);
-    let live: Vec<S> = handles
-        .filter(|handle| handle.status().is_alive())
-        .collect();
+    let live: Vec<S> = handles.filter(|handle| !handle.has_ended()).collect();
     let cap = max_in_flight.max(1);
     tracing::debug!(procs = live.len(), ?timeout, max_in_flight, "terminate_all");
 
@@ -304,7 +304,7 @@ async fn stop_politely<S: Stoppable>(handle: &S, timeout: Duration) -> End {
 /// A proc whose `terminate` failed: polite if it has ended anyway, else
 /// killed at once (bounded by [`AFTER_KILL_BOUND`]).
 async fn after_failed_terminate<S: Stoppable>(handle: &S, why: String) -> End {
-    if handle.status().is_exit() {
+    if handle.has_ended() {
         return End::Polite;
     }
     tracing::debug!(proc_id = %handle.proc_id(), %why, "polite stop failed; killing");
@@ -323,7 +323,7 @@ async fn force<S: Stoppable>(handle: &S) -> End {
         Err(err) => format!("kill failed: {err}"),
     };
     // Whatever kill said, a proc that has ended did end after it.
-    if handle.status().is_exit() {
+    if handle.has_ended() {
         End::Killed
     } else {
         End::Failed(why)
@@ -332,7 +332,7 @@ async fn force<S: Stoppable>(handle: &S) -> End {
 
 /// The end of a proc still pending [`AFTER_KILL_BOUND`] after its kill.
 fn not_ended<S: Stoppable>(handle: &S, cause: &str) -> End {
-    if handle.status().is_exit() {
+    if handle.has_ended() {
         End::Killed
     } else {
         let why = format!("still alive {AFTER_KILL_BOUND:?} after kill");
@@ -357,7 +357,7 @@ async fn sweep<S: Stoppable>(live: &[S], ends: &mut [End]) {
         if !matches!(end, End::Pending) {
             continue;
         }
-        if handle.status().is_exit() {
+        if handle.has_ended() {
             *end = End::Polite;
         } else {
             kills.push(async move { (i, force(handle).await) });

@@ -67,6 +67,22 @@ impl StatusCell {
         self.tx.borrow().clone()
     }
 
+    /// What `f` reads off the current status, without copying the status
+    /// (a copy allocates for every status that holds an address or a
+    /// tail). `f` runs under the cell's read lock: keep it short, and do
+    /// not transition the cell from it.
+    ///
+    /// ```
+    /// use proc_manager_core::{ProcId, ProcStatus, StatusCell};
+    ///
+    /// let cell = StatusCell::new(ProcId::new("worker").unwrap());
+    /// assert!(cell.inspect(ProcStatus::is_alive));
+    /// assert_eq!(cell.inspect(|s| s.addr().cloned()), None);
+    /// ```
+    pub fn inspect<R>(&self, f: impl FnOnce(&ProcStatus) -> R) -> R {
+        f(&self.tx.borrow())
+    }
+
     /// A receiver that sees the current status and every later one (a slow
     /// receiver may skip intermediate statuses, never reorder them).
     pub fn watch(&self) -> watch::Receiver<ProcStatus> {

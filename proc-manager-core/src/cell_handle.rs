@@ -33,6 +33,19 @@ impl<'a> CellRef<'a> {
     pub fn new(cell: &'a StatusCell) -> Self {
         Self { cell }
     }
+
+    /// [`StatusCell::inspect`]: what `f` reads off the current status,
+    /// without copying it.
+    ///
+    /// ```
+    /// use proc_manager_core::{CellRef, ProcId, ProcStatus, StatusCell};
+    ///
+    /// let cell = StatusCell::new(ProcId::new("worker").unwrap());
+    /// assert!(!CellRef::new(&cell).inspect(ProcStatus::is_exit));
+    /// ```
+    pub fn inspect<R>(&self, f: impl FnOnce(&ProcStatus) -> R) -> R {
+        self.cell.inspect(f)
+    }
 }
 
 /// A handle whose proc's status lives in a [`StatusCell`]; implementing it
@@ -126,8 +139,8 @@ impl<H: CellHandle> ProcHandle for H {
     async fn ready(&self) -> Result<ChannelAddr, ReadyError> {
         let cell = self.cell().cell;
         // Most callers ask once the proc is up: answer without subscribing.
-        if let Some(addr) = cell.status().addr() {
-            return Ok(addr.clone());
+        if let Some(addr) = cell.inspect(|status| status.addr().cloned()) {
+            return Ok(addr);
         }
         cell.wait_ready().await
     }

@@ -128,8 +128,9 @@ impl LocalContext {
 
     /// Whether a polite stop has been asked for.
     pub fn is_shutdown_requested(&self) -> bool {
-        let status = self.shared.cell.status();
-        status.is_stopping() || status.is_exit()
+        self.shared
+            .cell
+            .inspect(|status| status.is_stopping() || status.is_exit())
     }
 
     /// The proc's log writer: its stdout and stderr lines reach the

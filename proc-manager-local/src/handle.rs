@@ -42,6 +42,11 @@ impl LocalProcHandle {
         Self { shared }
     }
 
+    /// Whether the proc has not ended (without copying its status).
+    pub(crate) fn is_alive(&self) -> bool {
+        self.shared.cell.inspect(ProcStatus::is_alive)
+    }
+
     /// Aborts the proc's task. Its future is dropped the next time the
     /// runtime gets to it, and dropping it publishes `Killed` (unless the
     /// proc ended first).
@@ -111,17 +116,15 @@ impl CellHandle for LocalProcHandle {
         // keep those out of this future (boxed, only when needed). With
         // thousands of stops in flight, that is most of their cost.
         tokio::task::yield_now().await;
-        let status = self.shared.cell.status();
-        if status.is_exit() {
-            return Ok(status);
+        if self.shared.cell.inspect(ProcStatus::is_exit) {
+            return Ok(self.shared.cell.status());
         }
         Ok(Box::pin(self.finish_by(deadline)).await)
     }
 
     async fn kill_proc(&self) -> Result<ProcStatus, TerminateError> {
-        let status = self.shared.cell.status();
-        if status.is_exit() {
-            return Err(self.already_terminated(status));
+        if self.shared.cell.inspect(ProcStatus::is_exit) {
+            return Err(self.already_terminated(self.shared.cell.status()));
         }
         tracing::debug!(parent: &self.shared.span, "kill requested");
         self.abort();

@@ -12,8 +12,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use proc_manager_core::{
-    ChannelAddr, ChannelTransport, ProcHandle, ProcId, ProcManager, ProcStatus, SpawnError,
-    StatusCell,
+    ChannelAddr, ChannelTransport, ProcId, ProcManager, ProcStatus, SpawnError, StatusCell,
 };
 use tokio::runtime::Handle;
 
@@ -87,7 +86,7 @@ impl LocalProcManager {
     pub(crate) fn procs(&self) -> MutexGuard<'_, ProcTable<LocalProcHandle>> {
         let mut table = self.procs.lock().unwrap_or_else(PoisonError::into_inner);
         for proc_id in self.ended.take() {
-            table.note_ended(&proc_id, |h| h.status().is_alive());
+            table.note_ended(&proc_id, LocalProcHandle::is_alive);
         }
         table
     }
@@ -109,7 +108,7 @@ impl LocalProcManager {
     /// # });
     /// ```
     pub fn forget(&self, proc_id: &ProcId) -> bool {
-        self.procs().forget(proc_id, |h| h.status().is_alive())
+        self.procs().forget(proc_id, LocalProcHandle::is_alive)
     }
 
     /// Checks the id, spawns the task and records the proc, all under the
@@ -144,7 +143,7 @@ impl LocalProcManager {
                 // Checked under the slot's lock, which the ending proc takes
                 // after publishing its end: an ended proc keeps no task.
                 let mut slot = shared.task();
-                if shared.cell.status().is_alive() {
+                if shared.cell.inspect(ProcStatus::is_alive) {
                     *slot = Some(task);
                 }
             }
@@ -152,7 +151,7 @@ impl LocalProcManager {
             LocalProcHandle::new(shared)
         };
         self.procs()
-            .claim(proc_id, |old| old.status().is_alive(), make)
+            .claim(proc_id, LocalProcHandle::is_alive, make)
             .cloned()
             .map_err(|proc_id| SpawnError::Duplicate { proc_id })
     }
