@@ -2,8 +2,8 @@
 //! instruction of the program, at `vfork` cost: the child shares our
 //! memory (`CLONE_VM | CLONE_VFORK`, nothing is copied, so the cost is flat
 //! in the manager's size) and runs a function on a stack of its own that
-//! sets its process group, wires stdio, resets signal handlers and the
-//! mask, and `execve`s.
+//! sets its process group, wires stdio, puts every signal back to its
+//! default and clears the mask, and `execve`s.
 //!
 //! # Why this way
 //!
@@ -286,9 +286,13 @@ unsafe fn fail(context: &ChildContext, stage: i32) -> ! {
     unsafe { libc::_exit(127) }
 }
 
-/// Puts every caught signal back to its default action (so none of the
-/// parent's handlers can run in the child), SIGPIPE too (the program gets
-/// the default the manager's Rust runtime ignored), then unblocks all.
+/// Puts every signal that is caught or ignored back to its default action,
+/// then unblocks all. Caught: so none of the parent's handlers can run in
+/// the child. Ignored: an ignored signal stays ignored across `execve`, and
+/// a shell cannot even trap one it was started with ignored, so a manager
+/// started as a script's background job (SIGINT and SIGQUIT ignored), under
+/// `nohup` (SIGHUP) or by Rust (SIGPIPE) would pass that on to every
+/// program; each starts as a service manager starts it, with defaults.
 ///
 /// # Safety
 ///
@@ -299,13 +303,12 @@ unsafe fn reset_signals() {
     unsafe {
         let mut default: libc::sigaction = std::mem::zeroed();
         default.sa_sigaction = libc::SIG_DFL;
-        for signal in 1..libc::SIGRTMAX() {
+        for signal in 1..=libc::SIGRTMAX() {
             let mut old: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(signal, ptr::null(), &mut old) != 0 {
                 continue;
             }
-            let caught = old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN;
-            if caught || signal == libc::SIGPIPE {
+            if old.sa_sigaction != libc::SIG_DFL {
                 libc::sigaction(signal, &default, ptr::null_mut());
             }
         }

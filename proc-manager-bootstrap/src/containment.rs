@@ -32,10 +32,17 @@ pub enum Containment {
     /// cgroup is empty. (The polite SIGTERM of `terminate` still goes to the
     /// process group; the SIGKILL at its deadline to the whole cgroup.)
     /// Where no cgroup can be made, every spawn fails with an error naming
-    /// the path and the reason (never a silent fallback).
+    /// the path and the reason (never a silent fallback). The child starts
+    /// with every signal at its default action, even one the manager's
+    /// process ignores (as a script's background job ignores SIGINT, or
+    /// `nohup` SIGHUP).
     Cgroup,
     /// The proc's own process group: a child that calls `setsid` or
-    /// `setpgid` leaves it and is out of reach.
+    /// `setpgid` leaves it and is out of reach. The child is started by
+    /// std's `posix_spawn`, which resets only SIGPIPE: a signal the
+    /// manager's process ignores starts ignored in the child, so a program
+    /// that installs no handler for it (and any shell, which cannot trap
+    /// it) ignores it, a `stop_signal` included.
     ProcessGroup,
 }
 

@@ -19,21 +19,6 @@ use proc_manager_bootstrap::{
 };
 use support::*;
 
-/// Whether this machine gives managers a cgroup per proc; says so loudly
-/// when it does not.
-fn cgroups_here() -> bool {
-    let probe = BootstrapProcManager::builder(sh("true")).build();
-    let here = probe.containment() == Containment::Cgroup;
-    if !here {
-        eprintln!(
-            "!!! NO WRITABLE CGROUP V2 ON THIS MACHINE: cgroup containment is not checked here \
-             (Auto fell back to {})",
-            probe.containment()
-        );
-    }
-    here
-}
-
 fn manager(containment: Containment, script: &str) -> BootstrapProcManager {
     BootstrapProcManager::builder(sh(script))
         .containment(containment)

@@ -265,3 +265,18 @@ pub async fn wait_line(rx: &mut tokio::sync::broadcast::Receiver<LogLine>, proc:
     })
     .await
 }
+
+/// Whether this machine gives managers a cgroup per proc; says so loudly
+/// when it does not (the caller then checks nothing that needs one).
+pub fn cgroups_here() -> bool {
+    let probe = BootstrapProcManager::builder(sh("true")).build();
+    let here = probe.containment() == proc_manager_bootstrap::Containment::Cgroup;
+    if !here {
+        eprintln!(
+            "!!! NO WRITABLE CGROUP V2 ON THIS MACHINE: cgroup containment is not checked here \
+             (Auto fell back to {})",
+            probe.containment()
+        );
+    }
+    here
+}
