@@ -227,19 +227,19 @@ async fn launch(
         settings.stdin,
         command,
         cgroup.as_mut(),
-    )
-    .map_err(io_err(&proc_id))?;
-
-    let spawned = spawner::spawn(start, launcher.table.clone())
-        .await
-        .map_err(|failure| match failure {
-            SpawnFailure::Exec(source) => SpawnError::BadCommand {
-                proc_id: proc_id.clone(),
-                program: spec.program.display().to_string(),
-                source,
-            },
-            SpawnFailure::Setup(source) => io_err(&proc_id)(source),
-        })?;
+    );
+    let spawned = match start {
+        Ok(start) => spawner::spawn(start, launcher.table.clone()).await,
+        Err(failure) => Err(failure),
+    };
+    let spawned = spawned.map_err(|failure| match failure {
+        SpawnFailure::Exec(source) => SpawnError::BadCommand {
+            proc_id: proc_id.clone(),
+            program: spec.program.display().to_string(),
+            source,
+        },
+        SpawnFailure::Setup(source) => io_err(&proc_id)(source),
+    })?;
 
     // From here on nothing awaits: the child is recorded and supervised.
     let group = spawned.group;
@@ -456,14 +456,16 @@ fn payload(
 
 /// How the spawner starts `command`: as it is (`posix_spawn`), or, with a
 /// cgroup, by `clone` into it (the same program, arguments, environment,
-/// working directory and stdio, read off `command` and `spec`).
+/// working directory and stdio, read off `command` and `spec`). A program
+/// that cannot be named to `execve` (not found in `PATH`, a NUL byte) is
+/// [`SpawnFailure::Exec`], as `posix_spawn` reports it on the other path.
 fn start_for(
     spec: &BootstrapCommand,
     stdio: StdioMode,
     stdin: StdinMode,
     command: std::process::Command,
     cgroup: Option<&mut ProcCgroup>,
-) -> io::Result<Start> {
+) -> Result<Start, SpawnFailure> {
     let Some(cgroup) = cgroup else {
         return Ok(Start::Std(command));
     };
@@ -480,9 +482,10 @@ fn start_for(
         spec.arg0.as_deref(),
         spec.env_cleared,
         [input, output, output],
-    )?;
+    )
+    .map_err(SpawnFailure::Exec)?;
     Ok(Start::IntoCgroup {
         command: clone,
-        cgroup_dir: cgroup.take_dir()?,
+        cgroup_dir: cgroup.take_dir().map_err(SpawnFailure::Setup)?,
     })
 }

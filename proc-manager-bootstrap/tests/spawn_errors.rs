@@ -7,8 +7,8 @@
 mod support;
 
 use proc_manager_bootstrap::{
-    BootstrapCommand, BootstrapProcConfig, BootstrapProcManager, ProcHandle, ProcManager,
-    ProcStatus, SpawnError,
+    BootstrapCommand, BootstrapProcConfig, BootstrapProcManager, Containment, ProcHandle,
+    ProcManager, ProcStatus, SpawnError,
 };
 use std::os::unix::fs::PermissionsExt;
 use support::*;
@@ -38,6 +38,26 @@ async fn nonexistent_program_is_bad_command_naming_proc_and_program() {
         "{text}"
     );
     nothing_left(&manager, "ghost");
+}
+
+#[tokio::test]
+async fn a_program_not_in_path_is_bad_command_under_either_containment() {
+    for containment in [Containment::ProcessGroup, Containment::Auto] {
+        let manager = BootstrapProcManager::builder(BootstrapCommand::new("no-such-prog-xyz"))
+            .containment(containment)
+            .build();
+        let err = manager.spawn(id("unfound"), backend()).await.unwrap_err();
+        assert!(
+            matches!(err, SpawnError::BadCommand { .. }),
+            "{containment}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("unfound") && text.contains("no-such-prog-xyz"),
+            "{containment}: {text}"
+        );
+        nothing_left(&manager, "unfound");
+    }
 }
 
 #[tokio::test]
