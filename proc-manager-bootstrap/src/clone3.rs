@@ -1,7 +1,8 @@
-//! `clone3(CLONE_INTO_CGROUP | CLONE_VM | CLONE_VFORK)` with a child that
-//! runs a function on a stack of its own: the syscall and the stack switch
-//! in a few lines of inline assembly (x86_64 and aarch64), because the child
-//! starts on a fresh stack and must never return into the caller's frame.
+//! `clone3(CLONE_VM | CLONE_VFORK)`, with `CLONE_INTO_CGROUP` when the child
+//! has a cgroup, and a child that runs a function on a stack of its own: the
+//! syscall and the stack switch in a few lines of inline assembly (x86_64
+//! and aarch64), because the child starts on a fresh stack and must never
+//! return into the caller's frame.
 //!
 //! Why not just glibc's `clone()`: it cannot place the child in a cgroup,
 //! and moving the child in afterwards (it writing to `cgroup.procs`) takes
@@ -42,8 +43,9 @@ pub(crate) const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch 
 
 /// Starts `child(arg)` in a new process sharing our memory, on the stack
 /// `[stack_base, stack_base + stack_size)`, born in the cgroup whose
-/// directory is open as `cgroup_dir`; returns its pid once it has exec'd or
-/// exited (`CLONE_VFORK`). `child` must end with `execve` or `_exit`.
+/// directory is open as `cgroup_dir` (else in ours); returns its pid once it
+/// has exec'd or exited (`CLONE_VFORK`). `child` must end with `execve` or
+/// `_exit`.
 ///
 /// # Safety
 ///
@@ -51,19 +53,26 @@ pub(crate) const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch 
 /// until this returns, its top 16-byte aligned; `child` may only make
 /// async-signal-safe calls on data that stays valid until this returns;
 /// all signals should be blocked by the caller.
-pub(crate) unsafe fn spawn_into_cgroup(
-    cgroup_dir: RawFd,
+pub(crate) unsafe fn spawn(
+    cgroup_dir: Option<RawFd>,
     stack_base: *mut c_void,
     stack_size: usize,
     child: extern "C" fn(*mut c_void) -> c_int,
     arg: *mut c_void,
 ) -> io::Result<u32> {
+    let (into_cgroup, cgroup) = match cgroup_dir {
+        Some(fd) => (
+            CLONE_INTO_CGROUP,
+            u64::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?,
+        ),
+        None => (0, 0),
+    };
     let args = CloneArgs {
-        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
+        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | into_cgroup,
         exit_signal: libc::SIGCHLD as u64,
         stack: stack_base as u64,
         stack_size: stack_size as u64,
-        cgroup: u64::try_from(cgroup_dir).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?,
+        cgroup,
         ..CloneArgs::default()
     };
     // SAFETY: the caller's contract; `args` lives across the call.
@@ -85,7 +94,7 @@ unsafe fn raw_clone3(
     arg: *mut c_void,
 ) -> i64 {
     let ret: i64;
-    // SAFETY: see `spawn_into_cgroup`. r12/r13 survive the syscall into
+    // SAFETY: see `spawn`. r12/r13 survive the syscall into
     // the child; the parent path touches no stack and only rax/rcx/r11.
     unsafe {
         std::arch::asm!(
@@ -121,7 +130,7 @@ unsafe fn raw_clone3(
     arg: *mut c_void,
 ) -> i64 {
     let ret: i64;
-    // SAFETY: see `spawn_into_cgroup`. x20/x21 survive the syscall into
+    // SAFETY: see `spawn`. x20/x21 survive the syscall into
     // the child; the parent path touches no stack and only x0.
     unsafe {
         std::arch::asm!(

@@ -1,9 +1,9 @@
-//! Starting a child that is in its cgroup before it runs a single
-//! instruction of the program, at `vfork` cost: the child shares our
-//! memory (`CLONE_VM | CLONE_VFORK`, nothing is copied, so the cost is flat
-//! in the manager's size) and runs a function on a stack of its own that
-//! sets its process group, wires stdio, puts every signal back to its
-//! default and clears the mask, and `execve`s.
+//! Starting every child at `vfork` cost and, when it has a cgroup, in its
+//! cgroup before it runs a single instruction of the program: the child
+//! shares our memory (`CLONE_VM | CLONE_VFORK`, nothing is copied, so the
+//! cost is flat in the manager's size) and runs a function on a stack of
+//! its own that sets its process group, wires stdio, puts every signal back
+//! to its default and clears the mask, and `execve`s.
 //!
 //! # Why this way
 //!
@@ -12,7 +12,10 @@
 //!   double fork escapes.
 //! - `posix_spawn` (glibc 2.36) has no cgroup attribute, and std's
 //!   `pre_exec` forces a plain `fork()`, whose cost grows with the
-//!   manager's memory (page tables are copied).
+//!   manager's memory (page tables are copied). std's `posix_spawn` also
+//!   resets only SIGPIPE, so a signal the manager ignores would start
+//!   ignored in every program. Children without a cgroup (process-group
+//!   containment) are started here too, so both ways behave alike.
 //! - So the child is born in its cgroup: `clone3(CLONE_INTO_CGROUP)` with
 //!   `CLONE_VM | CLONE_VFORK` ([`crate::clone3`], a few lines of assembly
 //!   for the stack switch). Measured on this kind of machine: as cheap as a
@@ -92,11 +95,11 @@ struct ChildContext {
 /// fallback at once.
 static NO_CLONE3: AtomicBool = AtomicBool::new(false);
 
-/// Starts `command` inside the cgroup whose directory is open as
-/// `cgroup_dir`, in its own process group.
+/// Starts `command` in its own process group, inside the cgroup whose
+/// directory is open as `cgroup_dir` when there is one.
 pub(crate) fn spawn(
     command: &CloneCommand,
-    cgroup_dir: BorrowedFd<'_>,
+    cgroup_dir: Option<BorrowedFd<'_>>,
 ) -> Result<CloneChild, CloneError> {
     let setup = CloneError::Setup;
     let mut child_ends: [Option<OwnedFd>; 3] = [None, None, None];
@@ -145,8 +148,8 @@ pub(crate) fn spawn(
             // to (argv, envp, the C strings, the fds) outlive its use;
             // `child_main` only makes syscalls; all signals are blocked.
             let born = unsafe {
-                crate::clone3::spawn_into_cgroup(
-                    cgroup_dir.as_raw_fd(),
+                crate::clone3::spawn(
+                    cgroup_dir.map(|fd| fd.as_raw_fd()),
                     stack.base(),
                     stack.size(),
                     child_main,
@@ -162,15 +165,17 @@ pub(crate) fn spawn(
                 Err(err) => return Err(setup(err)),
             }
         }
-        let file = rustix::fs::openat(
-            cgroup_dir,
-            "cgroup.procs",
-            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .map_err(|e| CloneError::Cgroup(e.into()))?;
-        context.cgroup_procs = file.as_raw_fd();
-        procs = Some(file);
+        if let Some(cgroup_dir) = cgroup_dir {
+            let file = rustix::fs::openat(
+                cgroup_dir,
+                "cgroup.procs",
+                rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .map_err(|e| CloneError::Cgroup(e.into()))?;
+            context.cgroup_procs = file.as_raw_fd();
+            procs = Some(file);
+        }
         let _blocked = BlockedSignals::block_all();
         // SAFETY: as above, for glibc's clone() on the same stack.
         let pid = unsafe {
@@ -459,7 +464,7 @@ mod tests {
         let procs = proc_cgroup.take_dir().unwrap();
         let child = spawn(
             &command("cat /proc/self/cgroup; ps -o pgid= -p $$ || echo; echo $$"),
-            procs.as_fd(),
+            Some(procs.as_fd()),
         )
         .unwrap();
         let pid = child.pid;
@@ -489,7 +494,7 @@ mod tests {
         let procs = proc_cgroup.take_dir().unwrap();
         let mut spec = command("true");
         spec.program = std::ffi::CString::new("/nonexistent/program").unwrap();
-        match spawn(&spec, procs.as_fd()) {
+        match spawn(&spec, Some(procs.as_fd())) {
             Err(CloneError::Exec(err)) => assert_eq!(err.kind(), io::ErrorKind::NotFound),
             other => panic!("expected an exec error, got {other:?}"),
         }

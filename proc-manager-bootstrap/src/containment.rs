@@ -9,6 +9,12 @@ use std::fmt;
 
 /// How the processes a proc starts are kept within the manager's reach.
 ///
+/// Either way the child is started the same way, at `vfork` cost, in its
+/// own process group, with every signal at its default action: even one
+/// the manager's process ignores (a script's background job ignores SIGINT
+/// and SIGQUIT, `nohup` SIGHUP) starts at its default, so the program can
+/// trap it and a `stop_signal` reaches it.
+///
 /// ```
 /// use proc_manager_bootstrap::{BootstrapCommand, BootstrapProcManager, Containment};
 ///
@@ -32,17 +38,10 @@ pub enum Containment {
     /// cgroup is empty. (The polite SIGTERM of `terminate` still goes to the
     /// process group; the SIGKILL at its deadline to the whole cgroup.)
     /// Where no cgroup can be made, every spawn fails with an error naming
-    /// the path and the reason (never a silent fallback). The child starts
-    /// with every signal at its default action, even one the manager's
-    /// process ignores (as a script's background job ignores SIGINT, or
-    /// `nohup` SIGHUP).
+    /// the path and the reason (never a silent fallback).
     Cgroup,
     /// The proc's own process group: a child that calls `setsid` or
-    /// `setpgid` leaves it and is out of reach. The child is started by
-    /// std's `posix_spawn`, which resets only SIGPIPE: a signal the
-    /// manager's process ignores starts ignored in the child, so a program
-    /// that installs no handler for it (and any shell, which cannot trap
-    /// it) ignores it, a `stop_signal` included.
+    /// `setpgid` leaves it and is out of reach.
     ProcessGroup,
 }
 

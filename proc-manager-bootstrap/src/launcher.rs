@@ -220,7 +220,7 @@ async fn launch(
         },
         Mode::Driven { .. } => ChildEnv::Plain,
     };
-    let command = build_command(spec, options.stdio, settings.stdin, &config, &child_env);
+    let command = build_command(spec, &config, &child_env);
     let start = start_for(
         spec,
         options.stdio,
@@ -454,11 +454,12 @@ fn payload(
     Ok((token, payload))
 }
 
-/// How the spawner starts `command`: as it is (`posix_spawn`), or, with a
-/// cgroup, by `clone` into it (the same program, arguments, environment,
-/// working directory and stdio, read off `command` and `spec`). A program
-/// that cannot be named to `execve` (not found in `PATH`, a NUL byte) is
-/// [`SpawnFailure::Exec`], as `posix_spawn` reports it on the other path.
+/// How the spawner starts `command`: by a vfork-cost `clone`
+/// ([`crate::clone_spawn`]), into the proc's cgroup when it has one (the
+/// program, arguments, environment, working directory and stdio read off
+/// `command` and `spec`). A program that cannot be named to `execve` (not
+/// found in `PATH`, a NUL byte) is [`SpawnFailure::Exec`], as one `execve`
+/// refuses.
 fn start_for(
     spec: &BootstrapCommand,
     stdio: StdioMode,
@@ -466,9 +467,6 @@ fn start_for(
     command: std::process::Command,
     cgroup: Option<&mut ProcCgroup>,
 ) -> Result<Start, SpawnFailure> {
-    let Some(cgroup) = cgroup else {
-        return Ok(Start::Std(command));
-    };
     let output = match stdio {
         StdioMode::Captured => ChildStdio::Piped,
         StdioMode::Inherit => ChildStdio::Inherit,
@@ -484,8 +482,12 @@ fn start_for(
         [input, output, output],
     )
     .map_err(SpawnFailure::Exec)?;
-    Ok(Start::IntoCgroup {
+    let cgroup_dir = match cgroup {
+        Some(cgroup) => Some(cgroup.take_dir().map_err(SpawnFailure::Setup)?),
+        None => None,
+    };
+    Ok(Start {
         command: clone,
-        cgroup_dir: cgroup.take_dir().map_err(SpawnFailure::Setup)?,
+        cgroup_dir,
     })
 }

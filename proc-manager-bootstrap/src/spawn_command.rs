@@ -3,7 +3,8 @@
 //! protocol and notify variables, with the command's and the spawn's
 //! changes, plus the variables of the proc's readiness mode: the bootstrap
 //! payload only in `Callback` mode, `NOTIFY_SOCKET` and `WATCHDOG_USEC` only
-//! in `Notify` mode), stdin, stdout and stderr, and its own process group.
+//! in `Notify` mode). Its stdio and process group are set where the child
+//! is started ([`crate::launcher`], [`crate::clone_spawn`]).
 //!
 //! What goes into it is decided by [`crate::launcher`]; forking it is
 //! [`crate::spawner`]'s job.
@@ -11,13 +12,13 @@
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use proc_manager_core::ChannelAddr;
 
 use crate::command::BootstrapCommand;
-use crate::config::{BootstrapProcConfig, StdinMode, StdioMode};
+use crate::config::BootstrapProcConfig;
 use crate::notify::{NOTIFY_SOCKET_ENV, WATCHDOG_PID_ENV, WATCHDOG_USEC_ENV};
 use crate::protocol::{BOOTSTRAP_MODE_ENV, LOG_CHANNEL_ENV};
 
@@ -37,12 +38,12 @@ pub(crate) enum ChildEnv<'a> {
     Plain,
 }
 
-/// The command for one spawn: `spec` with this proc's stdio, stdin, extra
-/// variables and the mode's own variables, in its own process group.
+/// The command for one spawn: `spec` with this proc's extra variables and
+/// the mode's own variables. (Its stdio and process group are the
+/// spawner's: [`crate::launcher`] reads this command into the child it
+/// starts.)
 pub(crate) fn build_command(
     spec: &BootstrapCommand,
-    stdio: StdioMode,
-    stdin: StdinMode,
     config: &BootstrapProcConfig,
     child_env: &ChildEnv<'_>,
 ) -> Command {
@@ -79,19 +80,8 @@ pub(crate) fn build_command(
         }
         ChildEnv::Plain => {}
     }
-    command
-        .stdin(match stdin {
-            StdinMode::Piped => Stdio::piped(),
-            _ => Stdio::null(),
-        })
-        // Its own group, set by posix_spawn itself (no pre_exec).
-        .process_group(0);
     if let Some(cwd) = &spec.cwd {
         command.current_dir(cwd);
     }
-    match stdio {
-        StdioMode::Captured => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
-        StdioMode::Inherit => command.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
-    };
     command
 }

@@ -25,13 +25,11 @@
 //! the spawner thread kills and reaps it. Building the command is the
 //! manager's job.
 //!
-//! Two ways to start a child: std's `Command` (`posix_spawn`, for process
-//! groups) and [`crate::clone_spawn`] (for a child that must be in its
-//! cgroup before it runs).
+//! Every child is started by [`crate::clone_spawn`] (a vfork-cost clone that
+//! is born in its cgroup when it has one).
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -42,16 +40,12 @@ use crate::clone_spawn::{self, CloneError};
 use crate::group::ProcessGroup;
 use crate::table::GroupTable;
 
-/// How to start the child.
+/// How to start the child: the program, and the cgroup to be born in
+/// (none under process groups), its directory open.
 #[derive(Debug)]
-pub(crate) enum Start {
-    /// std's `Command` (`posix_spawn`).
-    Std(Command),
-    /// `clone` into the cgroup whose directory is open here.
-    IntoCgroup {
-        command: CloneCommand,
-        cgroup_dir: OwnedFd,
-    },
+pub(crate) struct Start {
+    pub(crate) command: CloneCommand,
+    pub(crate) cgroup_dir: Option<OwnedFd>,
 }
 
 /// A child just spawned: its group and our ends of its output pipes.
@@ -81,7 +75,7 @@ struct Request {
 
 static SPAWNER: OnceLock<Result<mpsc::Sender<Request>, String>> = OnceLock::new();
 
-/// How many spawner threads: one per CPU, at most this many. `posix_spawn`
+/// How many spawner threads: one per CPU, at most this many. A `vfork`
 /// holds its thread until the child has exec'd, so one thread would spawn
 /// strictly one child after another.
 const MAX_SPAWNER_THREADS: usize = 4;
@@ -148,34 +142,28 @@ fn serve(request: Request) {
 fn start_child(start: Start, table: &GroupTable) -> Result<Spawned, SpawnFailure> {
     // A subreaper pass must not see this child before the table does.
     let lock = crate::subreaper::spawn_lock();
-    let result = match start {
-        Start::Std(mut command) => match command.spawn() {
-            Err(err) if is_resource_error(&err) => Err(SpawnFailure::Setup(err)),
-            Err(err) => Err(SpawnFailure::Exec(err)),
-            Ok(child) => from_std(child),
-        },
-        Start::IntoCgroup {
-            command,
-            cgroup_dir,
-        } => match clone_spawn::spawn(&command, cgroup_dir.as_fd()) {
-            Err(CloneError::Exec(err)) => Err(SpawnFailure::Exec(err)),
-            Err(CloneError::Cgroup(err)) => Err(SpawnFailure::Setup(io::Error::new(
-                err.kind(),
-                format!("the child cannot join its cgroup: {err}"),
-            ))),
-            Err(CloneError::Setup(err)) => Err(SpawnFailure::Setup(err)),
-            Ok(child) => match ProcessGroup::open(child.pid) {
-                Ok(group) => Ok(Spawned {
-                    group: Arc::new(group),
-                    stdin: child.stdin,
-                    stdout: child.stdout,
-                    stderr: child.stderr,
-                }),
-                Err(err) => {
-                    kill_and_reap_unopened(child.pid);
-                    Err(pidfd_failure(err))
-                }
-            },
+    let Start {
+        command,
+        cgroup_dir,
+    } = start;
+    let result = match clone_spawn::spawn(&command, cgroup_dir.as_ref().map(AsFd::as_fd)) {
+        Err(CloneError::Exec(err)) => Err(SpawnFailure::Exec(err)),
+        Err(CloneError::Cgroup(err)) => Err(SpawnFailure::Setup(io::Error::new(
+            err.kind(),
+            format!("the child cannot join its cgroup: {err}"),
+        ))),
+        Err(CloneError::Setup(err)) => Err(SpawnFailure::Setup(err)),
+        Ok(child) => match ProcessGroup::open(child.pid) {
+            Ok(group) => Ok(Spawned {
+                group: Arc::new(group),
+                stdin: child.stdin,
+                stdout: child.stdout,
+                stderr: child.stderr,
+            }),
+            Err(err) => {
+                kill_and_reap_unopened(child.pid);
+                Err(pidfd_failure(err))
+            }
         },
     };
     if let Ok(spawned) = &result {
@@ -183,23 +171,6 @@ fn start_child(start: Start, table: &GroupTable) -> Result<Spawned, SpawnFailure
     }
     drop(lock);
     result
-}
-
-fn from_std(mut child: Child) -> Result<Spawned, SpawnFailure> {
-    match ProcessGroup::open(child.id()) {
-        Ok(group) => Ok(Spawned {
-            group: Arc::new(group),
-            stdin: child.stdin.take().map(OwnedFd::from),
-            stdout: child.stdout.take().map(OwnedFd::from),
-            stderr: child.stderr.take().map(OwnedFd::from),
-        }),
-        Err(err) => {
-            // Unreaped, so the pid is still ours to signal and reap.
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(pidfd_failure(err))
-        }
-    }
 }
 
 fn pidfd_failure(err: io::Error) -> SpawnFailure {

@@ -1,6 +1,6 @@
 //! A manager whose own process ignores signals (a script's background job
 //! ignores SIGINT and SIGQUIT; `nohup` ignores SIGHUP) still starts its
-//! children with every signal at its default, under cgroup containment: a
+//! children with every signal at its default, under either containment: a
 //! shell child can trap them, and a `stop_signal` of SIGINT stops it.
 //!
 //! This file holds one test because it changes its process's signal
@@ -29,28 +29,33 @@ fn bit(signal: i32) -> u64 {
 
 #[tokio::test]
 async fn signals_the_manager_ignores_start_at_their_default_in_the_child() {
-    if !cgroups_here() {
-        return;
-    }
     // SAFETY: signal(2) on this test binary's own process, before any
     // child is started; no handler is installed.
     unsafe {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
     }
-    assert_eq!(
-        ignored_mask(std::process::id()) & (bit(libc::SIGINT) | bit(libc::SIGHUP)),
-        bit(libc::SIGINT) | bit(libc::SIGHUP),
-        "the manager ignores both"
-    );
+    let both = bit(libc::SIGINT) | bit(libc::SIGHUP);
+    assert_eq!(ignored_mask(std::process::id()) & both, both);
+    let mut containments = vec![Containment::ProcessGroup];
+    if cgroups_here() {
+        containments.push(Containment::Cgroup);
+    }
+    for containment in containments {
+        traps_ignored_signals(containment).await;
+    }
+}
+
+async fn traps_ignored_signals(containment: Containment) {
     let script = "trap 'echo hup' HUP; trap 'echo bye; exit 7' INT; trap '' TERM; \
                   echo armed; while :; do sleep 5 & wait $!; done";
     let ready: ChannelAddr = "tcp:127.0.0.1:1".parse().unwrap();
     let (manager, sink) = watched_with(
         BootstrapProcManager::builder(sh(script))
-            .containment(Containment::Cgroup)
+            .containment(containment)
             .readiness(Readiness::log_line("^armed$", ready)),
     );
+    assert_eq!(manager.containment(), containment);
     let mut lines = sink.subscribe();
     let config = BootstrapProcConfig::default().stop_signal(Signal::SIGINT);
     let handle = manager
@@ -61,10 +66,11 @@ async fn signals_the_manager_ignores_start_at_their_default_in_the_child() {
     // The shell was started with HUP and INT at their defaults (it ignores
     // TERM itself, by its own trap).
     let pid = handle.pid().unwrap();
+    let both = bit(libc::SIGINT) | bit(libc::SIGHUP);
     assert_eq!(
-        ignored_mask(pid) & (bit(libc::SIGINT) | bit(libc::SIGHUP)),
+        ignored_mask(pid) & both,
         0,
-        "the child inherited an ignored signal"
+        "{containment}: the child inherited an ignored signal"
     );
     handle.signal(Signal::SIGHUP).unwrap();
     wait_line(&mut lines, "background-job", "hup").await;
@@ -73,7 +79,7 @@ async fn signals_the_manager_ignores_start_at_their_default_in_the_child() {
     let end = handle.terminate(SHOULD, "test").await.unwrap();
     assert!(
         matches!(end, ProcStatus::Stopped { exit_code: 7, .. }),
-        "{end}"
+        "{containment}: {end}"
     );
     wait_line(&mut lines, "background-job", "bye").await;
 }
