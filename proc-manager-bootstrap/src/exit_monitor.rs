@@ -239,7 +239,7 @@ impl<O: ChildOs> Drop for Abandoned<O> {
         let Some(shared) = self.shared.take() else {
             return;
         };
-        if shared.cell.status().is_exit() {
+        if shared.cell.inspect(ProcStatus::is_exit) {
             return;
         }
         tracing::info!(parent: &shared.span, "runtime shut down; killing the proc");

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proc_manager_core::{ProcId, StatusCell};
+use proc_manager_core::{ProcId, ProcStatus, StatusCell};
 use rustix::process::Signal;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::process::ChildStdin;
@@ -143,7 +143,7 @@ impl<O: ChildOs> ProcShared<O> {
 
     /// Sends `signal` to the whole proc. `Ok(false)` when it has ended.
     pub(crate) fn signal(&self, signal: crate::Signal) -> io::Result<bool> {
-        if self.cell.status().is_exit() {
+        if self.cell.inspect(ProcStatus::is_exit) {
             return Ok(false);
         }
         tracing::debug!(parent: &self.span, %signal, "sending a signal to the process group");

@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
-use proc_manager_core::{ProcHandle, ProcId, Retention, SpawnError};
+use proc_manager_core::{CellHandle, ProcId, ProcStatus, Retention, SpawnError};
 
 /// What the registry needs to know about an entry.
 pub(crate) trait Entry: Clone {
@@ -24,9 +24,10 @@ pub(crate) trait Entry: Clone {
     fn is_alive(&self) -> bool;
 }
 
-impl<H: ProcHandle + Clone> Entry for H {
+impl<H: CellHandle + Clone> Entry for H {
     fn is_alive(&self) -> bool {
-        self.status().is_alive()
+        // No copy of the status: `live()` asks this of every proc.
+        self.cell().inspect(ProcStatus::is_alive)
     }
 }
 
