@@ -223,19 +223,12 @@ pub(crate) async fn spawn(start: Start, table: Arc<GroupTable>) -> Result<Spawne
     })?
 }
 
-/// Whether this is the process's main thread, which ends only with the
-/// process (Rust's `main` returning exits it), so its children's
-/// parent-death signal fires only when the manager's process dies.
+/// Whether this is the process's main thread (its thread id is the
+/// process id), which ends only with the process (Rust's `main` returning
+/// exits it), so its children's parent-death signal fires only when the
+/// manager's process dies.
 fn on_main_thread() -> bool {
-    is_main_thread(
-        nix::unistd::gettid().as_raw(),
-        nix::unistd::getpid().as_raw(),
-    )
-}
-
-/// The main thread's thread id is the process id.
-fn is_main_thread(tid: i32, pid: i32) -> bool {
-    tid == pid
+    nix::unistd::gettid() == nix::unistd::getpid()
 }
 
 #[cfg(test)]
@@ -243,9 +236,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_thread_whose_id_is_the_pid_forks_inline() {
-        assert!(is_main_thread(4242, 4242));
-        assert!(!is_main_thread(4243, 4242));
+    fn a_thread_of_its_own_is_not_the_main_thread() {
         let other = std::thread::spawn(on_main_thread).join();
         assert!(matches!(other, Ok(false)));
     }
