@@ -1,4 +1,4 @@
-//! `clone3(CLONE_VM | CLONE_VFORK)`, with `CLONE_INTO_CGROUP` when the child
+//! `clone3(CLONE_VM | CLONE_VFORK | CLONE_FILES)`, with `CLONE_INTO_CGROUP` when the child
 //! has a cgroup, and a child that runs a function on a stack of its own: the
 //! syscall and the stack switch in a few lines of inline assembly (x86_64
 //! and aarch64), because the child starts on a fresh stack and must never
@@ -41,7 +41,8 @@ struct CloneArgs {
 /// Whether this build can make the call at all.
 pub(crate) const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
-/// Starts `child(arg)` in a new process sharing our memory, on the stack
+/// Starts `child(arg)` in a new process sharing our memory and (until it
+/// unshares it) our descriptor table, on the stack
 /// `[stack_base, stack_base + stack_size)`, born in the cgroup whose
 /// directory is open as `cgroup_dir` (else in ours); returns its pid once it
 /// has exec'd or exited (`CLONE_VFORK`). `child` must end with `execve` or
@@ -68,7 +69,7 @@ pub(crate) unsafe fn spawn(
         None => (0, 0),
     };
     let args = CloneArgs {
-        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | into_cgroup,
+        flags: (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES) as u64 | into_cgroup,
         exit_signal: libc::SIGCHLD as u64,
         stack: stack_base as u64,
         stack_size: stack_size as u64,

@@ -43,6 +43,7 @@ mod spawn_command;
 mod spawner;
 mod stamp;
 mod stdio;
+mod stdio_slots;
 mod stop;
 mod subreaper;
 mod sweep;

@@ -1,7 +1,9 @@
 //! Where children are forked: on the caller's thread when that is the
 //! process's main thread, else on the spawner threads, dedicated OS threads
 //! (one per CPU, at most four) started on first use and alive for the rest
-//! of the process.
+//! of the process. Each spawning thread keeps a child stack and three stdio
+//! slots (fds, see [`crate::stdio_slots`]); the spawner threads make theirs
+//! before they serve the first spawn.
 //!
 //! Why it matters which thread forks: the kernel sends a child's
 //! parent-death signal (`PR_SET_PDEATHSIG`, armed by the child side) when
@@ -90,14 +92,29 @@ fn spawner() -> io::Result<&'static mpsc::Sender<Request>> {
                 .clamp(1, MAX_SPAWNER_THREADS);
             let mut started = 0;
             let mut error = None;
+            let (prepared_tx, prepared) = mpsc::channel::<()>();
             for i in 0..threads {
                 let rx = rx.clone();
+                let prepared_tx = prepared_tx.clone();
                 let thread = std::thread::Builder::new()
                     .name(format!("proc-manager-spawner-{i}"))
-                    .spawn(move || serve_requests(&rx));
+                    .spawn(move || {
+                        prepare_thread();
+                        prepared_tx.send(()).ok();
+                        serve_requests(&rx);
+                    });
                 match thread {
                     Ok(_) => started += 1,
                     Err(err) => error = Some(err.to_string()),
+                }
+            }
+            drop(prepared_tx);
+            // Every thread's stack and stdio slots exist before the first
+            // spawn is served, so the manager's fd count settles with it. A
+            // thread that dies early drops its sender: no hang.
+            for _ in 0..started {
+                if prepared.recv().is_err() {
+                    break;
                 }
             }
             match (started, error) {
@@ -107,6 +124,14 @@ fn spawner() -> io::Result<&'static mpsc::Sender<Request>> {
         })
         .as_ref()
         .map_err(|err| io::Error::other(format!("cannot start the spawner thread: {err}")))
+}
+
+/// Makes this thread's child stack and stdio slots now; a failure only
+/// defers it to the thread's first spawn, which then reports it.
+fn prepare_thread() {
+    if let Err(err) = clone_spawn::prepare_thread() {
+        tracing::debug!(%err, "spawner thread not prepared ahead");
+    }
 }
 
 /// One spawner thread's loop. The sender lives in a static, so it never
