@@ -18,6 +18,7 @@ pub mod echo;
 mod exit_monitor;
 mod exit_watch;
 mod failure;
+mod fine_timer;
 mod group;
 mod guardian;
 mod handle;

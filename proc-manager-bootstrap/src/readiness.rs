@@ -45,7 +45,8 @@ pub enum Readiness {
     /// `Ready{addr}` as soon as the proc runs.
     Spawned(ChannelAddr),
     /// `Ready{addr}` once a connection to `addr` (`tcp:` or `unix:`)
-    /// succeeds; polled with a short back-off.
+    /// succeeds; probed every 250 µs for the first 5 ms, every millisecond
+    /// for the next 10, then with a back-off up to 50 ms.
     Connect(ChannelAddr),
     /// systemd's notify protocol: the child is given `NOTIFY_SOCKET` and is
     /// `Ready{addr}` once it sends `READY=1` (see `sd_notify(3)`). `STATUS=`
