@@ -3,11 +3,11 @@
 //! program path, `argv` and `envp` as C strings, the working directory, and
 //! which of stdin, stdout and stderr are null, inherited or piped.
 //!
-//! It is read off the same `std::process::Command` the process-group path
-//! spawns, so both paths run the same program with the same arguments and
-//! environment.
+//! It is read off the `std::process::Command` that [`crate::spawn_command`]
+//! builds (std keeps its rules for environment changes); the inherited
+//! environment is copied straight from `environ`, one allocation a variable.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr, c_char};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -46,28 +46,31 @@ impl CloneCommand {
         stdio: [ChildStdio; 3],
     ) -> io::Result<Self> {
         let overrides: Vec<(&OsStr, Option<&OsStr>)> = command.get_envs().collect();
-        let overridden = |key: &OsStr| overrides.iter().any(|(k, _)| *k == key);
-        let inherited: Vec<(OsString, OsString)> = if env_cleared {
-            Vec::new()
-        } else {
-            std::env::vars_os().collect()
-        };
-        let kept = inherited.iter().filter(|(k, _)| !overridden(k));
-        let set = overrides
-            .iter()
-            .filter_map(|(k, v)| v.map(|v| (*k, v)))
-            .collect::<Vec<_>>();
-        let env = kept
-            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
-            .chain(set.iter().copied());
-        let mut envp = Vec::with_capacity(inherited.len() + set.len());
-        let mut path_var = None;
-        for (key, value) in env {
-            if key == "PATH" {
-                path_var = Some(value);
+        let overridden = |key: &[u8]| overrides.iter().any(|(k, _)| k.as_bytes() == key);
+        let mut envp = Vec::new();
+        let mut path_var: Option<Vec<u8>> = None;
+        if !env_cleared {
+            for entry in inherited_env() {
+                let Some((key, value)) = split_entry(entry.to_bytes()) else {
+                    continue;
+                };
+                if overridden(key) {
+                    continue;
+                }
+                if key == b"PATH" {
+                    path_var = Some(value.to_vec());
+                }
+                envp.push(entry.to_owned());
+            }
+        }
+        for (key, value) in &overrides {
+            let Some(value) = value else { continue };
+            if key.as_bytes() == b"PATH" {
+                path_var = Some(value.as_bytes().to_vec());
             }
             envp.push(env_entry(key, value)?);
         }
+        let path_var = path_var.as_deref().map(OsStr::from_bytes);
         let program = resolve(command.get_program(), path_var)?;
         let mut argv = vec![c_string(arg0.unwrap_or(command.get_program()))?];
         for arg in command.get_args() {
@@ -85,6 +88,48 @@ impl CloneCommand {
             stdio,
         })
     }
+}
+
+/// The manager's own environment, each entry `KEY=value`, as `execve` would
+/// pass it on: read straight off `environ`, as libc's `getenv` reads it.
+fn inherited_env() -> impl Iterator<Item = &'static CStr> {
+    unsafe extern "C" {
+        static environ: *const *const c_char;
+    }
+    // SAFETY: `environ` is a null-terminated array of C strings, changed
+    // only by setenv/putenv/unsetenv, which Rust's `set_var` and
+    // `remove_var` reach only under their `unsafe` contract (no other
+    // thread reads the environment meanwhile), as for `getenv`; the
+    // entries are copied before anything else can run on this thread.
+    let mut next = unsafe { environ };
+    std::iter::from_fn(move || {
+        if next.is_null() {
+            return None;
+        }
+        // SAFETY: `next` points into the array, at or before its null end.
+        let entry = unsafe { *next };
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null entry is a NUL-terminated string, and the next
+        // slot is still inside the array (its end is the null slot).
+        unsafe {
+            next = next.add(1);
+            Some(CStr::from_ptr(entry))
+        }
+    })
+}
+
+/// `KEY=value` split at its first `=` after the first byte (a key may
+/// start with one), or `None` for an entry that is no variable, which std
+/// would not pass on either.
+fn split_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = entry
+        .iter()
+        .skip(1)
+        .position(|&b| b == b'=')?
+        .checked_add(1)?;
+    Some((entry.get(..at)?, entry.get(at + 1..)?))
 }
 
 /// `key=value` as one C string, built in one allocation.
@@ -144,7 +189,7 @@ fn is_executable_file(path: &Path) -> bool {
 
 /// One `KEY=value` entry as an OS string (for tests).
 #[cfg(test)]
-fn entry(s: &CString) -> OsString {
+fn entry(s: &CString) -> std::ffi::OsString {
     OsStr::from_bytes(s.as_bytes()).to_owned()
 }
 
@@ -175,9 +220,39 @@ mod tests {
         let argv: Vec<_> = spec.argv.iter().map(|a| a.to_str().unwrap()).collect();
         assert_eq!(argv, ["my-sh", "-c", "true"]);
         let env: Vec<_> = spec.envp.iter().map(entry).collect();
-        assert!(env.contains(&OsString::from("PM_TEST_SET=1")));
+        assert!(env.contains(&"PM_TEST_SET=1".into()));
         assert!(!env.iter().any(|e| e.as_bytes().starts_with(b"HOME=")));
+        // The rest is the manager's environment, as std reads it.
+        let inherited: Vec<std::ffi::OsString> = std::env::vars_os()
+            .filter(|(key, _)| key != "HOME")
+            .map(|(key, value)| {
+                let mut entry = key;
+                entry.push("=");
+                entry.push(value);
+                entry
+            })
+            .collect();
+        assert_eq!(env.len(), inherited.len() + 1, "{env:?}");
+        assert!(inherited.iter().all(|e| env.contains(e)), "{env:?}");
         assert_eq!(spec.cwd.unwrap().to_str().unwrap(), "/tmp");
+    }
+
+    #[test]
+    fn an_entry_splits_at_its_first_equals_sign() {
+        assert_eq!(split_entry(b"A=b=c"), Some((&b"A"[..], &b"b=c"[..])));
+        assert_eq!(split_entry(b"A="), Some((&b"A"[..], &b""[..])));
+        assert_eq!(split_entry(b"=C:=x"), Some((&b"=C:"[..], &b"x"[..])));
+        assert_eq!(split_entry(b"odd"), None);
+        assert_eq!(split_entry(b""), None);
+    }
+
+    #[test]
+    fn a_cleared_environment_keeps_only_what_the_command_sets() {
+        let mut command = Command::new("/bin/true");
+        command.env("ONLY", "this");
+        let spec = CloneCommand::from_std(&command, None, true, [ChildStdio::Null; 3]).unwrap();
+        let env: Vec<_> = spec.envp.iter().map(entry).collect();
+        assert_eq!(env, [std::ffi::OsString::from("ONLY=this")]);
     }
 
     #[test]
