@@ -1,4 +1,5 @@
-//! `clone3(CLONE_VM | CLONE_VFORK | CLONE_FILES)`, with `CLONE_INTO_CGROUP` when the child
+//! `clone3(CLONE_VM | CLONE_VFORK)`, with `CLONE_FILES` when asked and
+//! `CLONE_INTO_CGROUP` when the child
 //! has a cgroup, and a child that runs a function on a stack of its own: the
 //! syscall and the stack switch in a few lines of inline assembly (x86_64
 //! and aarch64), because the child starts on a fresh stack and must never
@@ -41,8 +42,8 @@ struct CloneArgs {
 /// Whether this build can make the call at all.
 pub(crate) const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
-/// Starts `child(arg)` in a new process sharing our memory and (until it
-/// unshares it) our descriptor table, on the stack
+/// Starts `child(arg)` in a new process sharing our memory and, with
+/// `share_files`, our descriptor table (until it unshares it), on the stack
 /// `[stack_base, stack_base + stack_size)`, born in the cgroup whose
 /// directory is open as `cgroup_dir` (else in ours); returns its pid once it
 /// has exec'd or exited (`CLONE_VFORK`). `child` must end with `execve` or
@@ -56,6 +57,7 @@ pub(crate) const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch 
 /// all signals should be blocked by the caller.
 pub(crate) unsafe fn spawn(
     cgroup_dir: Option<RawFd>,
+    share_files: bool,
     stack_base: *mut c_void,
     stack_size: usize,
     child: extern "C" fn(*mut c_void) -> c_int,
@@ -69,7 +71,7 @@ pub(crate) unsafe fn spawn(
         None => (0, 0),
     };
     let args = CloneArgs {
-        flags: (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES) as u64 | into_cgroup,
+        flags: clone_flags(share_files) as u64 | into_cgroup,
         exit_signal: libc::SIGCHLD as u64,
         stack: stack_base as u64,
         stack_size: stack_size as u64,
@@ -84,6 +86,12 @@ pub(crate) unsafe fn spawn(
         ));
     }
     u32::try_from(ret).map_err(|_| io::Error::other("clone3 returned a bad pid"))
+}
+
+/// `CLONE_VM | CLONE_VFORK`, and `CLONE_FILES` with `share_files`.
+pub(crate) fn clone_flags(share_files: bool) -> c_int {
+    let files = if share_files { libc::CLONE_FILES } else { 0 };
+    libc::CLONE_VM | libc::CLONE_VFORK | files
 }
 
 /// The syscall. In the child (return value 0, on the new stack) it calls

@@ -32,7 +32,8 @@
 //! descriptors below three reserved low numbers ([`crate::stdio_slots`]),
 //! through which it receives its stdio: a spawn costs the same with 100 or
 //! 8,000 descriptors open in the manager, and the program gets 0, 1, 2 and
-//! nothing else.
+//! nothing else. (Before Linux 5.9, or where `close_range` is filtered, the
+//! child starts with a whole copy, as from a fork.)
 //!
 //! The child shares our memory, so it only makes raw syscalls through libc
 //! wrappers on data the parent prepared ([`CloneCommand`]): no allocation,
@@ -47,6 +48,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use crate::clone_command::{ChildStdio, CloneCommand};
@@ -95,8 +97,10 @@ struct ChildContext {
     /// Source fds for 0, 1, 2 (`-1`: leave as inherited): the stdio slots,
     /// all ≥ 3 and below `files_below`.
     stdio: [RawFd; 3],
-    /// The child's private descriptor table is a copy of ours below this
-    /// number only (see [`crate::stdio_slots`]).
+    /// Whether the child starts sharing our descriptor table, to make a
+    /// private copy of ours below `files_below` only (see
+    /// [`crate::stdio_slots`]); else it starts with a whole copy.
+    share_files: bool,
     files_below: u32,
     stage: AtomicI32,
     errno: AtomicI32,
@@ -111,6 +115,16 @@ static NO_CLONE3: AtomicBool = AtomicBool::new(false);
 pub(crate) fn spawn(
     command: &CloneCommand,
     cgroup_dir: Option<BorrowedFd<'_>>,
+) -> Result<CloneChild, CloneError> {
+    spawn_sharing(command, cgroup_dir, close_range_unshares())
+}
+
+/// [`spawn`], the child sharing our descriptor table until it copies the
+/// low part (`share_files`), or starting with a whole copy.
+fn spawn_sharing(
+    command: &CloneCommand,
+    cgroup_dir: Option<BorrowedFd<'_>>,
+    share_files: bool,
 ) -> Result<CloneChild, CloneError> {
     let setup = CloneError::Setup;
     let mut child_ends: [Option<OwnedFd>; 3] = [None, None, None];
@@ -139,6 +153,7 @@ pub(crate) fn spawn(
         cwd: command.cwd.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
         cgroup_procs: -1,
         stdio: [-1; 3],
+        share_files,
         files_below: 3,
         stage: AtomicI32::new(STAGE_NONE),
         errno: AtomicI32::new(0),
@@ -161,6 +176,7 @@ pub(crate) fn spawn(
             let born = unsafe {
                 crate::clone3::spawn(
                     cgroup_dir.map(|fd| fd.as_raw_fd()),
+                    context.share_files,
                     stack.base(),
                     stack.size(),
                     child_main,
@@ -193,7 +209,7 @@ pub(crate) fn spawn(
             libc::clone(
                 child_main,
                 stack.top(),
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES | libc::SIGCHLD,
+                crate::clone3::clone_flags(context.share_files) | libc::SIGCHLD,
                 ptr::from_ref(&context).cast_mut().cast(),
             )
         };
@@ -245,7 +261,7 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         {
             fail(context, STAGE_CGROUP);
         }
-        if !own_descriptor_table(context.files_below) {
+        if context.share_files && !own_descriptor_table(context.files_below) {
             fail(context, STAGE_SETUP);
         }
         if libc::setpgid(0, 0) != 0 {
@@ -288,6 +304,21 @@ unsafe fn own_descriptor_table(below: u32) -> bool {
         ) == 0
             || libc::unshare(libc::CLONE_FILES) == 0
     }
+}
+
+/// Whether `close_range` is there to unshare a descriptor table (Linux 5.9
+/// added the call and the flag together); asked once, with a range it
+/// refuses (`EINVAL`) without touching anything. Where it is missing or
+/// filtered (`ENOSYS`, `EPERM`), children start with a whole copy of the
+/// table, as from a plain fork, since `unshare` may be filtered too.
+fn close_range_unshares() -> bool {
+    static UNSHARES: OnceLock<bool> = OnceLock::new();
+    *UNSHARES.get_or_init(|| {
+        // SAFETY: an inverted range, refused before any descriptor is
+        // looked at.
+        let ret = unsafe { libc::syscall(libc::SYS_close_range, 3_u32, 2_u32, 0_u32) };
+        ret == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
+    })
 }
 
 /// Records where and why the child failed, then ends it.
@@ -523,6 +554,23 @@ mod tests {
         );
         assert!(!proc_cgroup.is_populated().unwrap());
         proc_cgroup.remove();
+    }
+
+    #[test]
+    fn either_way_the_child_gets_its_stdio_and_its_output_ends() {
+        // The second way is the one for kernels without close_range.
+        for share_files in [true, false] {
+            let child = spawn_sharing(&command("ls /proc/self/fd"), None, share_files).unwrap();
+            // Read to the end: the slot that held the pipe's write end
+            // holds /dev/null again, or this would never return.
+            let out = output(child);
+            let fds: Vec<&str> = out.lines().collect();
+            assert_eq!(fds.get(..3), Some(&["0", "1", "2"][..]), "{out}");
+            if share_files {
+                // 3 is the dir `ls` reads; nothing of ours came along.
+                assert_eq!(fds, ["0", "1", "2", "3"], "{out}");
+            }
+        }
     }
 
     #[test]
