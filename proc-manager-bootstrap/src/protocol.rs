@@ -302,7 +302,13 @@ pub(crate) fn truncate_on_char_boundary(text: &mut String, max: usize) {
 pub fn generate_token() -> io::Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut token = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        token.push(char::from(HEX[usize::from(byte >> 4)]));
+        token.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    Ok(token)
 }
 
 /// Compares two tokens without an early exit on the first difference.
@@ -422,6 +428,21 @@ mod tests {
         let mut short = "ab".to_owned();
         truncate_on_char_boundary(&mut short, 5);
         assert_eq!(short, "ab");
+    }
+
+    #[test]
+    fn tokens_are_32_lowercase_hex_digits_and_differ() {
+        let (a, b) = (generate_token().unwrap(), generate_token().unwrap());
+        for token in [&a, &b] {
+            assert_eq!(token.len(), 32, "{token}");
+            assert!(
+                token
+                    .bytes()
+                    .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+                "{token}"
+            );
+        }
+        assert_ne!(a, b);
     }
 
     #[test]
