@@ -329,6 +329,65 @@ where
     Ok(row)
 }
 
+/// [`alternate_with_peer`], with the peer compared not with `ours` but with
+/// `same_job`: ours set up to do the job the peer does (its containment),
+/// run in the same rounds right after it. The row's peer column is then
+/// same_job / peer; `ours` / peer goes into the extras as
+/// `default_over_peer` (min and max beside it), and same_job's median as
+/// `same_job_ms`.
+pub(crate) async fn alternate_with_peer_same_job<A, B, C, D>(
+    spec: Spec,
+    rounds: Rounds,
+    mut ours: A,
+    mut baseline: B,
+    (name, mut peer): (&'static str, C),
+    mut same_job: D,
+) -> Result<Row>
+where
+    A: AsyncFnMut() -> Result<f64>,
+    B: AsyncFnMut() -> Result<f64>,
+    C: AsyncFnMut() -> Result<f64>,
+    D: AsyncFnMut() -> Result<f64>,
+{
+    let mut samples = Vec::with_capacity(rounds.measured);
+    let mut same = Vec::with_capacity(rounds.measured);
+    for round in 0..rounds.warmup + rounds.measured {
+        let ours = run_side(Side::Ours, &mut ours).await?;
+        let baseline = run_side(Side::Baseline, &mut baseline).await?;
+        let peer = run_side(Side::Peer, &mut peer).await?;
+        let same_job = run_side(Side::Ours, &mut same_job).await?;
+        if round >= rounds.warmup {
+            samples.push(Sample {
+                ours,
+                baseline,
+                peer: Some(peer),
+            });
+            same.push(same_job);
+        }
+    }
+    let default_over_peer: Vec<f64> = samples
+        .iter()
+        .filter_map(|s| s.peer.map(|p| s.ours / p))
+        .collect();
+    let same_over_peer: Vec<f64> = samples
+        .iter()
+        .zip(&same)
+        .filter_map(|(s, same)| s.peer.map(|p| same / p))
+        .collect();
+    let mut row = summarise(spec, samples);
+    if let Some(peer) = &mut row.peer {
+        peer.name = name;
+        peer.spread = Spread::of(&same_over_peer);
+    }
+    let default = Spread::of(&default_over_peer);
+    row.extra.insert("default_over_peer", default.ratio);
+    row.extra.insert("default_over_peer_min", default.ratio_min);
+    row.extra.insert("default_over_peer_max", default.ratio_max);
+    row.extra.insert("same_job_ms", median(same));
+    row.judge();
+    Ok(row)
+}
+
 /// Sums up per-round figures into a row (the peer, if the samples have
 /// one, is named later by the caller).
 pub(crate) fn summarise(spec: Spec, samples: Vec<Sample>) -> Row {
@@ -543,5 +602,42 @@ mod tests {
         assert_eq!(row.ratio(), 2.0);
         let peer = row.peer.expect("a peer");
         assert_eq!((peer.name, peer.spread.ratio), ("p", 0.5));
+    }
+
+    #[tokio::test]
+    async fn the_peer_is_judged_against_ours_doing_the_same_job() {
+        let order = std::cell::RefCell::new(Vec::new());
+        let rounds = Rounds {
+            warmup: 1,
+            measured: 2,
+        };
+        let side = |name: char, figure: f64| {
+            let order = &order;
+            async move || {
+                order.borrow_mut().push(name);
+                Ok(figure)
+            }
+        };
+        let row = alternate_with_peer_same_job(
+            spec(vec![Target::PeerRatioAtMost(1.0)]),
+            rounds,
+            side('a', 2.0),
+            side('b', 1.0),
+            ("p", side('c', 1.6)),
+            side('d', 1.2),
+        )
+        .await
+        .expect("a row");
+        assert_eq!(
+            order.into_inner(),
+            "abcdabcdabcd".chars().collect::<Vec<_>>()
+        );
+        assert_eq!(row.ratio(), 2.0, "ours against the baseline");
+        let peer = row.peer.as_ref().expect("a peer");
+        assert_eq!(peer.name, "p");
+        assert!((peer.spread.ratio - 0.75).abs() < 1e-9, "same job / peer");
+        assert_eq!(row.extra["default_over_peer"], 1.25);
+        assert_eq!(row.extra["same_job_ms"], 1.2);
+        assert_eq!(row.met, Some(true), "judged on the same job");
     }
 }

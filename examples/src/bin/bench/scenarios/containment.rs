@@ -10,17 +10,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use proc_manager_bootstrap::{BootstrapCommand, BootstrapProcManager, Containment, StdioMode};
+use proc_manager_bootstrap::{BootstrapProcManager, Containment};
 
 use crate::harness::{Better, Result, Rounds, Row, Spec, Target, alternate, bounded};
-use crate::scenarios::Ctx;
 use crate::scenarios::spawn::{TINY, ours_spawn_to_exit};
+use crate::scenarios::{Ctx, ours};
 
 fn manager(containment: Containment) -> BootstrapProcManager {
-    BootstrapProcManager::builder(BootstrapCommand::new(Path::new(TINY)))
-        .stdio(StdioMode::Captured)
-        .containment(containment)
-        .build()
+    ours::manager_with(Path::new(TINY), containment)
 }
 
 pub(crate) async fn containment_overhead(ctx: &Ctx) -> Result<Row> {

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use proc_manager_bootstrap::{
     BootstrapCommand, BootstrapProcConfig, BootstrapProcHandle, BootstrapProcManager, ChannelAddr,
-    LogBatch, LogLine, LogSink, ProcHandle, ProcId, ProcManager, ProcStatus, StdioMode,
+    Containment, LogBatch, LogLine, LogSink, ProcHandle, ProcId, ProcManager, ProcStatus,
+    StdioMode,
 };
 
 use crate::harness::{Result, all_at_once};
@@ -18,8 +19,14 @@ use crate::mode::Mode;
 
 /// A manager starting `program`, stdio captured, default tail.
 pub(crate) fn manager(program: &Path) -> BootstrapProcManager {
+    manager_with(program, Containment::Auto)
+}
+
+/// [`manager`], its procs contained as `containment` says.
+pub(crate) fn manager_with(program: &Path, containment: Containment) -> BootstrapProcManager {
     BootstrapProcManager::builder(BootstrapCommand::new(program))
         .stdio(StdioMode::Captured)
+        .containment(containment)
         .build()
 }
 

@@ -7,12 +7,14 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use proc_manager_bootstrap::{BootstrapProcManager, ProcHandle as _, ProcManager as _};
+use proc_manager_bootstrap::{
+    BootstrapProcManager, Containment, ProcHandle as _, ProcManager as _,
+};
 use tokio::process::Command;
 
 use crate::baseline::supervise;
 use crate::harness::{
-    Better, Result, Rounds, Row, Spec, Target, alternate, alternate_with_peer, bounded, ms,
+    Better, Result, Rounds, Row, Spec, Target, alternate, alternate_with_peer_same_job, bounded, ms,
 };
 use crate::mode::Mode;
 use crate::peer;
@@ -73,6 +75,9 @@ pub(crate) async fn spawn_to_exit(ctx: &Ctx) -> Result<Row> {
         warmup: 2,
         measured: ctx.pick(8, 30),
     };
+    let manager = ours::manager(Path::new(TINY));
+    let same_job = ours::manager_with(Path::new(TINY), Containment::ProcessGroup);
+    let in_effect = manager.containment();
     let spec = Spec {
         name: "spawn_to_exit",
         unit: "ms/proc",
@@ -81,21 +86,24 @@ pub(crate) async fn spawn_to_exit(ctx: &Ctx) -> Result<Row> {
         targets: vec![Target::RatioAtMost(1.10), Target::PeerRatioAtMost(1.00)],
         note: format!(
             "{n} sequential `{TINY}` children per round: ours = spawn (stdio captured, status \
-             tracked) then wait for the exit status; baseline = tokio::process spawn, both pipes \
-             drained, wait; peer = process-wrap (tokio, ProcessGroup::leader + KillOnDrop), both \
-             pipes drained, its wait."
+             tracked; containment in effect: {in_effect}) then wait for the exit status; \
+             baseline = tokio::process spawn, both pipes drained, wait; peer = process-wrap \
+             (tokio, ProcessGroup::leader + KillOnDrop), both pipes drained, its wait, compared \
+             with ours doing the same job (Containment::ProcessGroup, so also one process group \
+             per child, with the manager-death guard), in the same rounds (same_job_ms); \
+             default_over_peer is ours in its default containment (above) against the peer."
         ),
     };
-    let manager = ours::manager(Path::new(TINY));
     let limit = Duration::from_secs(60);
-    alternate_with_peer(
+    alternate_with_peer_same_job(
         spec,
         rounds,
         async || bounded(limit, "ours", ours_spawn_to_exit(&manager, n)).await,
         async || bounded(limit, "baseline", tokio_spawn_to_exit(n)).await,
-        Some((peer::NAME, async || {
+        (peer::NAME, async || {
             bounded(limit, "peer", peer_spawn_to_exit(n)).await
-        })),
+        }),
+        async || bounded(limit, "ours (same job)", ours_spawn_to_exit(&same_job, n)).await,
     )
     .await
 }
