@@ -152,6 +152,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_fine_timer_lives_for_the_short_delays_only() {
+        let mut fine = Fine::Unmade;
+        let bounded = Duration::from_secs(10);
+        tokio::time::timeout(bounded, fine.sleep(FINE_DELAY))
+            .await
+            .expect("slept");
+        assert!(
+            matches!(fine, Fine::Made(_)),
+            "made at the first short delay"
+        );
+        tokio::time::timeout(bounded, fine.sleep(FINE_DELAY))
+            .await
+            .expect("slept");
+        assert!(matches!(fine, Fine::Made(_)), "kept through the short ones");
+        tokio::time::timeout(bounded, fine.sleep(QUICK_DELAY))
+            .await
+            .expect("slept");
+        assert!(matches!(fine, Fine::Done), "dropped at the first long one");
+        tokio::time::timeout(bounded, fine.sleep(FINE_DELAY))
+            .await
+            .expect("slept");
+        assert!(matches!(fine, Fine::Done), "never made again");
+    }
+
+    #[tokio::test]
     async fn waits_for_a_listener_that_appears_later() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("late.sock");

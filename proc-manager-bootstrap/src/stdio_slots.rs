@@ -196,6 +196,17 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_slot_makes_the_set_unusable_and_refuses_a_load() {
+        // What a failed restore leaves (the slot closed): the thread's next
+        // spawn makes a new set (`clone_spawn::Seat::get_or_make`).
+        let mut slots = StdioSlots::new().unwrap();
+        slots.slots[1] = None;
+        assert!(!slots.usable());
+        let uses = [SlotUse::Null, SlotUse::Null, SlotUse::Null];
+        assert!(slots.load(uses).is_err());
+    }
+
+    #[test]
     fn a_loaded_pipe_end_is_released_when_the_spawn_is_over() {
         let mut slots = StdioSlots::new().unwrap();
         let (mut read, write) = std::io::pipe().unwrap();
