@@ -306,18 +306,35 @@ unsafe fn own_descriptor_table(below: u32) -> bool {
     }
 }
 
-/// Whether `close_range` is there to unshare a descriptor table (Linux 5.9
-/// added the call and the flag together); asked once, with a range it
-/// refuses (`EINVAL`) without touching anything. Where it is missing or
-/// filtered (`ENOSYS`, `EPERM`), children start with a whole copy of the
-/// table, as from a plain fork, since `unshare` may be filtered too.
+/// Whether `close_range` can unshare a descriptor table (Linux 5.9), asked
+/// once, for real: on a short-lived thread of its own, which unshares its
+/// own table (a copy, dropped when it ends; nothing of ours is closed: the
+/// range starts past every fd). Where the call or the flag is missing or
+/// filtered (`ENOSYS`, `EPERM`, `EINVAL`), children start with a whole copy
+/// of the table, as from a plain fork, since `unshare` may be filtered too.
 fn close_range_unshares() -> bool {
     static UNSHARES: OnceLock<bool> = OnceLock::new();
     *UNSHARES.get_or_init(|| {
-        // SAFETY: an inverted range, refused before any descriptor is
-        // looked at.
-        let ret = unsafe { libc::syscall(libc::SYS_close_range, 3_u32, 2_u32, 0_u32) };
-        ret == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
+        let probe = std::thread::Builder::new()
+            .name("proc-manager-probe".into())
+            .spawn(|| {
+                // SAFETY: on this thread's own table only: unshared, then
+                // fds from u32::MAX - 1 up (none) closed in the copy.
+                let ret = unsafe {
+                    libc::syscall(
+                        libc::SYS_close_range,
+                        u32::MAX - 1,
+                        u32::MAX,
+                        libc::CLOSE_RANGE_UNSHARE,
+                    )
+                };
+                ret == 0
+            });
+        let unshares = probe.is_ok_and(|probe| probe.join().unwrap_or(false));
+        if !unshares {
+            tracing::debug!("close_range cannot unshare: children copy the whole fd table");
+        }
+        unshares
     })
 }
 
