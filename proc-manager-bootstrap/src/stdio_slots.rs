@@ -9,8 +9,8 @@
 //! fork copies the table, the exec then closes the close-on-exec ones), so a
 //! spawn costs O(open fds). A manager holds four per live proc: at 2,000
 //! procs, 8,000 descriptors copied and closed on every spawn, which more than
-//! doubled a spawn's cost (measured on a 2-core VM: 620 µs a spawn with 100
-//! fds open, 1,560 µs with 8,000). The child of [`crate::clone_spawn`] shares
+//! doubled a spawn's cost (measured on a 2-core VM: 540–610 µs a spawn with
+//! 100 fds open, 1,560–1,575 µs with 8,000). The child of [`crate::clone_spawn`] shares
 //! the table (`CLONE_FILES`) and unshares it with
 //! `close_range(limit, ~0, CLOSE_RANGE_UNSHARE)`, which copies only the
 //! descriptors below `limit`: the manager's own stdio, a few it opened early,
@@ -49,8 +49,8 @@ pub(crate) struct StdioSlots {
 
 impl StdioSlots {
     /// Reserves the three lowest free numbers at or above 3, each holding
-    /// `/dev/null`. Made at a thread's first spawn, when the manager's table
-    /// is usually still short.
+    /// `/dev/null`. Made when a spawner thread starts, or at the main
+    /// thread's first spawn, when the manager's table is usually still short.
     pub(crate) fn new() -> io::Result<Self> {
         let null = dev_null()?;
         let slot = || -> io::Result<Option<OwnedFd>> {
