@@ -365,24 +365,23 @@ where
             same.push(same_job);
         }
     }
-    let default_over_peer: Vec<f64> = samples
-        .iter()
-        .filter_map(|s| s.peer.map(|p| s.ours / p))
-        .collect();
     let same_over_peer: Vec<f64> = samples
         .iter()
         .zip(&same)
         .filter_map(|(s, same)| s.peer.map(|p| same / p))
         .collect();
     let mut row = summarise(spec, samples);
-    if let Some(peer) = &mut row.peer {
+    // `summarise` made the peer's spread of ours / peer: kept as the
+    // default's, replaced by the same job's.
+    let default = row.peer.as_mut().map(|peer| {
         peer.name = name;
-        peer.spread = Spread::of(&same_over_peer);
+        std::mem::replace(&mut peer.spread, Spread::of(&same_over_peer))
+    });
+    if let Some(default) = default {
+        row.extra.insert("default_over_peer", default.ratio);
+        row.extra.insert("default_over_peer_min", default.ratio_min);
+        row.extra.insert("default_over_peer_max", default.ratio_max);
     }
-    let default = Spread::of(&default_over_peer);
-    row.extra.insert("default_over_peer", default.ratio);
-    row.extra.insert("default_over_peer_min", default.ratio_min);
-    row.extra.insert("default_over_peer_max", default.ratio_max);
     row.extra.insert("same_job_ms", median(same));
     row.judge();
     Ok(row)
