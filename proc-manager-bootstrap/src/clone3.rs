@@ -1,9 +1,8 @@
 //! `clone3(CLONE_VM | CLONE_VFORK)`, with `CLONE_FILES` when asked and
-//! `CLONE_INTO_CGROUP` when the child
-//! has a cgroup, and a child that runs a function on a stack of its own: the
-//! syscall and the stack switch in a few lines of inline assembly (x86_64
-//! and aarch64), because the child starts on a fresh stack and must never
-//! return into the caller's frame.
+//! `CLONE_INTO_CGROUP` when the child has a cgroup, and a child that runs a
+//! function on a stack of its own: the syscall and the stack switch in a few
+//! lines of inline assembly (x86_64 and aarch64), because the child starts on
+//! a fresh stack and must never return into the caller's frame.
 //!
 //! Why not just glibc's `clone()`: it cannot place the child in a cgroup,
 //! and moving the child in afterwards (it writing to `cgroup.procs`) takes

@@ -287,8 +287,9 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
 
 /// Gives the child a descriptor table of its own, copied from ours below
 /// `below` only, before it changes a single descriptor (until then it shares
-/// ours: `CLONE_FILES`). Where `close_range` cannot unshare (before Linux 5.9,
-/// or filtered), `unshare` copies the whole table, as a plain fork would.
+/// ours: `CLONE_FILES`). Should `close_range` fail all the same (it was
+/// probed, [`close_range_unshares`]; out of memory, say), `unshare` copies
+/// the whole table, as a plain fork would.
 ///
 /// # Safety
 ///

@@ -1,8 +1,8 @@
 //! [`SpareCgroups`]: names a manager's proc cgroups (`p0`, `p1`, …) and
 //! keeps one made (and opened) ahead of need, on the janitor thread, so a
 //! spawn does not wait for the `mkdir` (30–45 µs here: the kernel populates
-//! a new cgroup's interface files) nor for the open (10–35 µs). A burst of spawns takes the one spare and makes the
-//! rest itself, as before.
+//! a new cgroup's interface files) nor for the open (10–35 µs). A burst of
+//! spawns takes the one spare and makes the rest itself, as before.
 //!
 //! A spare is a fresh, never used cgroup, so nothing of an earlier proc
 //! carries over. Once closed (the manager cgroup's teardown) no spare is
